@@ -1,0 +1,54 @@
+# flatnet - build, test and benchmark.  Everything built goes to build/.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra
+STB_CFLAGS := $(shell pkg-config --cflags stb 2>/dev/null || echo -I/usr/include/stb)
+LUA_CFLAGS := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+LUA_LIBS   := $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
+
+B := build
+GEN_SRC := $(wildcard generator/*.c)
+GEN_OBJ := $(patsubst generator/%.c,$(B)/gen-obj/%.o,$(filter-out generator/embed.c,$(GEN_SRC)))
+TEMPLATES := $(wildcard templates/*.c)
+RT_SRC := $(wildcard runtime/*.c)
+RT_OBJ := $(patsubst runtime/%.c,$(B)/rt-obj/%.o,$(RT_SRC))
+
+# What a generated program links against (the compile line of README).
+NET_CFLAGS := -O3 -march=native -fopenmp
+NET_LIBS   := -L$(B) -lflatnet -lstb -lcjson -lm
+
+.PHONY: all clean deps test
+all: $(B)/gen $(B)/libflatnet.a
+
+# Each tests/*.mk adds its phony runners to TEST_TARGETS; `make test` runs them all.
+TEST_TARGETS :=
+include $(wildcard tests/*.mk)
+
+test: all
+	@$(MAKE) --no-print-directory $(TEST_TARGETS)
+	@echo "all tests passed"
+
+$(B)/embed: generator/embed.c | $(B)
+	$(CC) $(CFLAGS) $(WARN) -o $@ $<
+
+$(B)/templates.c: $(TEMPLATES) $(B)/embed
+	$(B)/embed $(TEMPLATES) > $@.tmp && mv $@.tmp $@
+
+$(B)/gen-obj/%.o: generator/%.c $(wildcard generator/*.h) runtime/flatnet.h | $(B)/gen-obj
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 $(LUA_CFLAGS) -Iruntime \
+	    -DFLATNET_NETWORKS_DIR='"$(CURDIR)/networks"' -c -o $@ $<
+
+$(B)/gen: $(GEN_OBJ) $(B)/templates.c
+	$(CC) $(CFLAGS) -o $@ $(GEN_OBJ) $(B)/templates.c $(LUA_LIBS) -lm
+
+$(B)/rt-obj/%.o: runtime/%.c $(wildcard runtime/*.h) | $(B)/rt-obj
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fopenmp $(STB_CFLAGS) -Iruntime -c -o $@ $<
+
+$(B)/libflatnet.a: $(RT_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B) $(B)/gen-obj $(B)/rt-obj:
+	mkdir -p $@
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,55 @@
+/*
+ * emit.h - writes the generated C file: kernels (each distinct one once), the
+ * network's forward and backward as calls with literal arena offsets, the
+ * tensor and layer tables and the descriptor handed to the runtime.
+ */
+#ifndef EMIT_H
+#define EMIT_H
+
+#include "graph.h"
+#include "plan.h"
+#include "strbuf.h"
+
+typedef struct {
+    const char *name;  /* "avx512" */
+    int vlen;          /* floats per channel block */
+} em_target;
+
+typedef struct {
+    const gr_graph *g;
+    const pl_plan *p;
+    const em_target *target;
+    strbuf kernels;    /* kernel definitions, in first-use order */
+    char **defined;    /* names of the kernels already in `kernels` */
+    int n_defined, cap_defined;
+} em_ctx;
+
+#define KN_NAME 128
+
+/* kernels.c: each defines its kernel on first use and writes its name. */
+void kn_input(em_ctx *e, const gr_node *nd, int backward, char *name);
+void kn_conv_fwd(em_ctx *e, const gr_node *nd, char *name);
+void kn_conv_bwd_data(em_ctx *e, const gr_node *nd, int accumulate, char *name);
+void kn_conv_bwd_weights(em_ctx *e, const gr_node *nd, char *name);
+void kn_bn_fwd(em_ctx *e, const gr_node *nd, int train, char *name);
+void kn_bn_bwd(em_ctx *e, const gr_node *nd, int dx, int accumulate, char *name);
+void kn_relu_fwd(em_ctx *e, const gr_node *nd, char *name);
+void kn_relu_bwd(em_ctx *e, const gr_node *nd, int accumulate, char *name);
+void kn_add_fwd(em_ctx *e, const gr_node *nd, char *name);
+void kn_grad_pass(em_ctx *e, const gr_node *nd, int accumulate, char *name);
+void kn_maxpool_fwd(em_ctx *e, const gr_node *nd, char *name);
+void kn_maxpool_bwd(em_ctx *e, const gr_node *nd, int accumulate, char *name);
+void kn_avgpool_fwd(em_ctx *e, const gr_node *nd, char *name);
+void kn_avgpool_bwd(em_ctx *e, const gr_node *nd, int accumulate, char *name);
+void kn_fc_fwd(em_ctx *e, const gr_node *nd, char *name);
+void kn_fc_bwd_data(em_ctx *e, const gr_node *nd, int accumulate, char *name);
+void kn_fc_bwd_weights(em_ctx *e, const gr_node *nd, char *name);
+void kn_loss(em_ctx *e, const gr_node *nd, char *name);
+
+/* summary.c: the layer table of gen --summary, also the generated file's header. */
+void em_summary(const gr_graph *g, const pl_plan *p, const char *target, strbuf *out);
+
+/* emit.c */
+void em_program(const gr_graph *g, const pl_plan *p, const em_target *target, strbuf *out);
+
+#endif

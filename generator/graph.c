@@ -1,0 +1,130 @@
+/* graph.c - the IR's storage and the facts every pass asks of a node. */
+#include "graph.h"
+
+#include "flatnet.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void gr_init(gr_graph *g)
+{
+    memset(g, 0, sizeof *g);
+    g->input = -1;
+    g->loss = -1;
+}
+
+void gr_free(gr_graph *g)
+{
+    free(g->nodes);
+    gr_init(g);
+}
+
+int gr_add(gr_graph *g, gr_op op)
+{
+    if (g->n_nodes == g->cap) {
+        int cap = g->cap ? 2 * g->cap : 64;
+        gr_node *nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
+        if (!nodes) {
+            fprintf(stderr, "gen: out of memory\n");
+            exit(1);
+        }
+        g->nodes = nodes;
+        g->cap = cap;
+    }
+    gr_node *nd = &g->nodes[g->n_nodes];
+    memset(nd, 0, sizeof *nd);
+    nd->op = op;
+    nd->in[0] = nd->in[1] = -1;
+    return g->n_nodes++;
+}
+
+const char *gr_op_name(gr_op op)
+{
+    static const char *names[OP_COUNT] = {
+        "input", "conv", "bn", "relu", "maxpool",
+        "global_avgpool", "add", "fc", "softmax_cross_entropy",
+    };
+    return names[op];
+}
+
+long gr_shape_count(gr_shape s)
+{
+    return (long)s.n * s.c * s.h * s.w;
+}
+
+static const gr_shape *input_shape(const gr_graph *g, const gr_node *nd)
+{
+    return &g->nodes[nd->in[0]].out;
+}
+
+static gr_tensor tensor(const char *suffix, int kind, int init, int fan,
+                        int ndim, int d0, int d1, int d2, int d3)
+{
+    gr_tensor t = {suffix, kind, ndim, {d0, d1, d2, d3}, 1, init, fan};
+    for (int i = 0; i < ndim; i++)
+        t.count *= t.shape[i];
+    return t;
+}
+
+int gr_node_tensors(const gr_graph *g, const gr_node *nd, gr_tensor out[GR_MAX_TENSORS])
+{
+    int n = 0;
+    if (nd->op == OP_CONV) {
+        int in_c = input_shape(g, nd)->c, out_c = nd->out.c;
+        out[n++] = tensor("weight", FN_LEARNABLE, FN_INIT_KAIMING_FAN_OUT,
+                          out_c * nd->kh * nd->kw, 4, out_c, in_c, nd->kh, nd->kw);
+        if (nd->bias)
+            out[n++] = tensor("bias", FN_LEARNABLE, FN_INIT_UNIFORM_FAN_IN,
+                              in_c * nd->kh * nd->kw, 1, out_c, 1, 1, 1);
+    } else if (nd->op == OP_BN) {
+        int c = nd->out.c;
+        out[n++] = tensor("weight", FN_LEARNABLE, FN_INIT_ONE, 0, 1, c, 1, 1, 1);
+        out[n++] = tensor("bias", FN_LEARNABLE, FN_INIT_ZERO, 0, 1, c, 1, 1, 1);
+        out[n++] = tensor("running_mean", FN_RUNNING_MEAN, FN_INIT_ZERO, 0, 1, c, 1, 1, 1);
+        out[n++] = tensor("running_var", FN_RUNNING_VAR, FN_INIT_ONE, 0, 1, c, 1, 1, 1);
+        out[n++] = tensor("num_batches_tracked", FN_BATCH_COUNT, FN_INIT_ZERO, 0, 0, 1, 1, 1, 1);
+    } else if (nd->op == OP_FC) {
+        const gr_shape *in = input_shape(g, nd);
+        int in_f = in->c * in->h * in->w;
+        out[n++] = tensor("weight", FN_LEARNABLE, FN_INIT_UNIFORM_FAN_IN, in_f, 2,
+                          nd->out.c, in_f, 1, 1);
+        out[n++] = tensor("bias", FN_LEARNABLE, FN_INIT_UNIFORM_FAN_IN, in_f, 1,
+                          nd->out.c, 1, 1, 1);
+    }
+    return n;
+}
+
+static long count_kind(const gr_graph *g, const gr_node *nd, int kind_lo, int kind_hi)
+{
+    gr_tensor ts[GR_MAX_TENSORS];
+    int n = gr_node_tensors(g, nd, ts);
+    long total = 0;
+    for (int i = 0; i < n; i++)
+        if (ts[i].kind >= kind_lo && ts[i].kind <= kind_hi)
+            total += ts[i].count;
+    return total;
+}
+
+long gr_node_params(const gr_graph *g, const gr_node *nd)
+{
+    return count_kind(g, nd, FN_LEARNABLE, FN_LEARNABLE);
+}
+
+long gr_node_stats(const gr_graph *g, const gr_node *nd)
+{
+    return count_kind(g, nd, FN_RUNNING_MEAN, FN_RUNNING_VAR);
+}
+
+double gr_node_macs(const gr_graph *g, const gr_node *nd)
+{
+    if (nd->op == OP_CONV) {
+        const gr_shape *in = input_shape(g, nd);
+        return (double)nd->out.c * nd->out.h * nd->out.w * in->c * nd->kh * nd->kw;
+    }
+    if (nd->op == OP_FC) {
+        const gr_shape *in = input_shape(g, nd);
+        return (double)nd->out.c * in->c * in->h * in->w;
+    }
+    return 0;
+}

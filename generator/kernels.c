@@ -1,0 +1,312 @@
+/*
+ * kernels.c - names and defines the kernels of each op from templates/.
+ *
+ * A kernel's name spells out everything its body depends on (op, kernel
+ * size, stride, padding, channels, spatial size, batch, pass), so two layers
+ * with the same name share one definition: ResNet-152's 3x3 convolutions of a
+ * stage are one function called from every block.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit.h"
+#include "template.h"
+
+static const gr_node *input_of(const em_ctx *e, const gr_node *nd)
+{
+    return &e->g->nodes[nd->in[0]];
+}
+
+static const pl_node *plan_of(const em_ctx *e, const gr_node *nd)
+{
+    return &e->p->nodes[nd - e->g->nodes];
+}
+
+/* Appends the kernel from `section` unless one of that name is already defined. */
+static void define(em_ctx *e, const char *name, const char *section, tpl_vars *v)
+{
+    for (int i = 0; i < e->n_defined; i++)
+        if (!strcmp(e->defined[i], name))
+            return;
+    if (e->n_defined == e->cap_defined) {
+        e->cap_defined = e->cap_defined ? 2 * e->cap_defined : 64;
+        e->defined = realloc(e->defined, (size_t)e->cap_defined * sizeof *e->defined);
+    }
+    e->defined[e->n_defined++] = strdup(name);
+    tpl_set(v, "FN", "%s", name);
+    tpl_render(&e->kernels, section, v);
+    sb_printf(&e->kernels, "\n");
+}
+
+static void nchw(char *buf, size_t size, gr_shape s)
+{
+    snprintf(buf, size, "%dx%dx%dx%d", s.n, s.c, s.h, s.w);
+}
+
+static void set_common(em_ctx *e, const gr_node *nd, tpl_vars *v, const char *what)
+{
+    char in[64] = "", out[64];
+    if (nd->in[0] >= 0)
+        nchw(in, sizeof in, input_of(e, nd)->out);
+    nchw(out, sizeof out, nd->out);
+    tpl_set(v, "TITLE", "%s %s%s%s, %s", gr_op_name(nd->op), in, *in ? " -> " : "", out, what);
+    tpl_set_int(v, "V", e->target->vlen);
+    tpl_set_int(v, "N", nd->out.n);
+}
+
+static void set_assign(tpl_vars *v, int accumulate)
+{
+    tpl_set(v, "ASSIGN", "%s", accumulate ? "+=" : "=");
+}
+
+static const char *acc_suffix(int accumulate)
+{
+    return accumulate ? "_acc" : "";
+}
+
+/* ------------------------------------------------------------ spatial */
+
+/* Kernel size, stride and padding as they appear in names: "3x3s2p1". */
+static void window_name(const gr_node *nd, char *buf, size_t size)
+{
+    if (nd->pad_t == nd->pad_l && nd->pad_t == nd->pad_b && nd->pad_t == nd->pad_r)
+        snprintf(buf, size, "%dx%ds%dp%d", nd->kh, nd->kw, nd->stride, nd->pad_t);
+    else
+        snprintf(buf, size, "%dx%ds%dp%d%d%d%d", nd->kh, nd->kw, nd->stride, nd->pad_t,
+                 nd->pad_l, nd->pad_b, nd->pad_r);
+}
+
+static void set_window(em_ctx *e, const gr_node *nd, tpl_vars *v)
+{
+    const gr_node *in = input_of(e, nd);
+    int vlen = e->target->vlen;
+    tpl_set_int(v, "CB", plan_of(e, in)->c_pad / vlen);
+    tpl_set_int(v, "KB", plan_of(e, nd)->c_pad / vlen);
+    tpl_set_int(v, "IH", in->out.h);
+    tpl_set_int(v, "IW", in->out.w);
+    tpl_set_int(v, "OH", nd->out.h);
+    tpl_set_int(v, "OW", nd->out.w);
+    tpl_set_int(v, "KH", nd->kh);
+    tpl_set_int(v, "KW", nd->kw);
+    tpl_set_int(v, "STRIDE", nd->stride);
+    tpl_set_int(v, "PAD_T", nd->pad_t);
+    tpl_set_int(v, "PAD_L", nd->pad_l);
+}
+
+static void conv_name(em_ctx *e, const gr_node *nd, const char *pass, char *name)
+{
+    const gr_node *in = input_of(e, nd);
+    char window[48];
+    window_name(nd, window, sizeof window);
+    snprintf(name, KN_NAME, "conv%s%s_%dto%d_%dx%d_n%d_%s", window, nd->bias ? "b" : "",
+             in->out.c, nd->out.c, in->out.h, in->out.w, nd->out.n, pass);
+}
+
+static void conv_vars(em_ctx *e, const gr_node *nd, tpl_vars *v, const char *what)
+{
+    set_common(e, nd, v, what);
+    set_window(e, nd, v);
+    tpl_set_int(v, "BIAS", nd->bias);
+}
+
+void kn_conv_fwd(em_ctx *e, const gr_node *nd, char *name)
+{
+    tpl_vars v = {0};
+    conv_vars(e, nd, &v, "forward");
+    conv_name(e, nd, "fwd", name);
+    define(e, name, "conv_fwd", &v);
+}
+
+void kn_conv_bwd_data(em_ctx *e, const gr_node *nd, int accumulate, char *name)
+{
+    tpl_vars v = {0};
+    conv_vars(e, nd, &v, "backward data");
+    set_assign(&v, accumulate);
+    conv_name(e, nd, accumulate ? "bwd_data_acc" : "bwd_data", name);
+    define(e, name, "conv_bwd_data", &v);
+}
+
+void kn_conv_bwd_weights(em_ctx *e, const gr_node *nd, char *name)
+{
+    tpl_vars v = {0};
+    conv_vars(e, nd, &v, "backward weights");
+    conv_name(e, nd, "bwd_weights", name);
+    define(e, name, "conv_bwd_weights", &v);
+}
+
+void kn_maxpool_fwd(em_ctx *e, const gr_node *nd, char *name)
+{
+    tpl_vars v = {0};
+    char window[48];
+    window_name(nd, window, sizeof window);
+    set_common(e, nd, &v, "forward");
+    set_window(e, nd, &v);
+    snprintf(name, KN_NAME, "maxpool%s_%d_%dx%d_n%d_fwd", window, nd->out.c,
+             input_of(e, nd)->out.h, input_of(e, nd)->out.w, nd->out.n);
+    define(e, name, "maxpool_fwd", &v);
+}
+
+void kn_maxpool_bwd(em_ctx *e, const gr_node *nd, int accumulate, char *name)
+{
+    tpl_vars v = {0};
+    char window[48];
+    window_name(nd, window, sizeof window);
+    set_common(e, nd, &v, "backward");
+    set_window(e, nd, &v);
+    tpl_set_int(&v, "FIRST", !accumulate);
+    snprintf(name, KN_NAME, "maxpool%s_%d_%dx%d_n%d_bwd%s", window, nd->out.c,
+             input_of(e, nd)->out.h, input_of(e, nd)->out.w, nd->out.n, acc_suffix(accumulate));
+    define(e, name, "maxpool_bwd", &v);
+}
+
+/* ------------------------------------------------------- per channel */
+
+/* Channels and pixels of a blocked tensor: bn, avgpool, input. */
+static void set_planes(em_ctx *e, const gr_node *shape_of, tpl_vars *v)
+{
+    int c_pad = plan_of(e, shape_of)->c_pad;
+    tpl_set_int(v, "CB", c_pad / e->target->vlen);
+    tpl_set_int(v, "C_PAD", c_pad);
+    tpl_set_int(v, "HW", (long)shape_of->out.h * shape_of->out.w);
+    tpl_set_int(v, "M", (long)shape_of->out.n * shape_of->out.h * shape_of->out.w);
+}
+
+static void bn_name(const gr_node *nd, const char *pass, char *name)
+{
+    snprintf(name, KN_NAME, "bn_%d_%dx%d_n%d_%s", nd->out.c, nd->out.h, nd->out.w, nd->out.n,
+             pass);
+}
+
+void kn_bn_fwd(em_ctx *e, const gr_node *nd, int train, char *name)
+{
+    tpl_vars v = {0};
+    set_common(e, nd, &v, train ? "training forward" : "evaluation forward");
+    set_planes(e, nd, &v);
+    bn_name(nd, train ? "train_fwd" : "eval_fwd", name);
+    define(e, name, train ? "bn_train_fwd" : "bn_eval_fwd", &v);
+}
+
+void kn_bn_bwd(em_ctx *e, const gr_node *nd, int dx, int accumulate, char *name)
+{
+    tpl_vars v = {0};
+    set_common(e, nd, &v, "backward");
+    set_planes(e, nd, &v);
+    tpl_set_int(&v, "DX", dx);
+    set_assign(&v, accumulate);
+    bn_name(nd, !dx ? "bwd_params" : accumulate ? "bwd_acc" : "bwd", name);
+    define(e, name, "bn_bwd", &v);
+}
+
+void kn_avgpool_fwd(em_ctx *e, const gr_node *nd, char *name)
+{
+    tpl_vars v = {0};
+    const gr_node *in = input_of(e, nd);
+    set_common(e, nd, &v, "forward");
+    set_planes(e, in, &v);
+    snprintf(name, KN_NAME, "avgpool_%d_%dx%d_n%d_fwd", in->out.c, in->out.h, in->out.w, nd->out.n);
+    define(e, name, "avgpool_fwd", &v);
+}
+
+void kn_avgpool_bwd(em_ctx *e, const gr_node *nd, int accumulate, char *name)
+{
+    tpl_vars v = {0};
+    const gr_node *in = input_of(e, nd);
+    set_common(e, nd, &v, "backward");
+    set_planes(e, in, &v);
+    set_assign(&v, accumulate);
+    snprintf(name, KN_NAME, "avgpool_%d_%dx%d_n%d_bwd%s", in->out.c, in->out.h, in->out.w,
+             nd->out.n, acc_suffix(accumulate));
+    define(e, name, "avgpool_bwd", &v);
+}
+
+void kn_input(em_ctx *e, const gr_node *nd, int backward, char *name)
+{
+    tpl_vars v = {0};
+    set_common(e, nd, &v, backward ? "gradient to NHWC" : "from NHWC");
+    set_planes(e, nd, &v);
+    tpl_set_int(&v, "C", nd->out.c);
+    tpl_set_int(&v, "H", nd->out.h);
+    tpl_set_int(&v, "W", nd->out.w);
+    snprintf(name, KN_NAME, "input_%dx%dx%d_n%d_%s", nd->out.h, nd->out.w, nd->out.c, nd->out.n,
+             backward ? "bwd" : "fwd");
+    define(e, name, backward ? "input_bwd" : "input_fwd", &v);
+}
+
+/* ------------------------------------------------------- elementwise */
+
+static void flat_kernel(em_ctx *e, const gr_node *nd, const char *op, const char *pass,
+                        int accumulate, const char *section, char *name)
+{
+    tpl_vars v = {0};
+    set_common(e, nd, &v, pass);
+    set_assign(&v, accumulate);
+    tpl_set_int(&v, "SIZE", plan_of(e, nd)->size);
+    snprintf(name, KN_NAME, "%s_%ld_%s%s", op, plan_of(e, nd)->size, pass, acc_suffix(accumulate));
+    define(e, name, section, &v);
+}
+
+void kn_relu_fwd(em_ctx *e, const gr_node *nd, char *name)
+{
+    flat_kernel(e, nd, "relu", "fwd", 0, "relu_fwd", name);
+}
+
+void kn_relu_bwd(em_ctx *e, const gr_node *nd, int accumulate, char *name)
+{
+    flat_kernel(e, nd, "relu", "bwd", accumulate, "relu_bwd", name);
+}
+
+void kn_add_fwd(em_ctx *e, const gr_node *nd, char *name)
+{
+    flat_kernel(e, nd, "add", "fwd", 0, "add_fwd", name);
+}
+
+void kn_grad_pass(em_ctx *e, const gr_node *nd, int accumulate, char *name)
+{
+    flat_kernel(e, nd, "grad", "pass", accumulate, "grad_pass", name);
+}
+
+/* ---------------------------------------------------------------- fc */
+
+static void fc_vars(em_ctx *e, const gr_node *nd, tpl_vars *v, const char *what, char *name,
+                    const char *pass)
+{
+    long in_floats = plan_of(e, input_of(e, nd))->size / nd->out.n;
+    set_common(e, nd, v, what);
+    tpl_set_int(v, "IN", in_floats);
+    tpl_set_int(v, "OUT", nd->out.c);
+    snprintf(name, KN_NAME, "fc_%ldto%d_n%d_%s", in_floats, nd->out.c, nd->out.n, pass);
+}
+
+void kn_fc_fwd(em_ctx *e, const gr_node *nd, char *name)
+{
+    tpl_vars v = {0};
+    fc_vars(e, nd, &v, "forward", name, "fwd");
+    define(e, name, "fc_fwd", &v);
+}
+
+void kn_fc_bwd_data(em_ctx *e, const gr_node *nd, int accumulate, char *name)
+{
+    tpl_vars v = {0};
+    fc_vars(e, nd, &v, "backward data", name, accumulate ? "bwd_data_acc" : "bwd_data");
+    set_assign(&v, accumulate);
+    define(e, name, "fc_bwd_data", &v);
+}
+
+void kn_fc_bwd_weights(em_ctx *e, const gr_node *nd, char *name)
+{
+    tpl_vars v = {0};
+    fc_vars(e, nd, &v, "backward weights", name, "bwd_weights");
+    define(e, name, "fc_bwd_weights", &v);
+}
+
+void kn_loss(em_ctx *e, const gr_node *nd, char *name)
+{
+    tpl_vars v = {0};
+    const pl_node *logits = plan_of(e, input_of(e, nd));
+    set_common(e, nd, &v, "forward and gradient");
+    tpl_set_int(&v, "C", nd->out.c);
+    tpl_set_int(&v, "ROW", logits->c_pad);
+    snprintf(name, KN_NAME, "softmax_xent_%d_row%d_n%d", nd->out.c, logits->c_pad, nd->out.n);
+    define(e, name, "loss_fwd", &v);
+}

@@ -1,0 +1,207 @@
+/*
+ * main.c - the gen command line: network description in, one C file out.
+ *
+ *   gen [-D key=value]... [-I dir]... [-o out.c] [--summary] [--target T] net.lua
+ *
+ * The whole file is produced in memory first, so on any error nothing reaches
+ * stdout and no -o file is created or touched.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dsl.h"
+#include "emit.h"
+#include "plan.h"
+
+#ifndef FLATNET_NETWORKS_DIR
+#define FLATNET_NETWORKS_DIR "networks"
+#endif
+
+#define MAX_DEFINES 64
+#define MAX_INCLUDES 32
+
+static const em_target targets[] = {
+    {"avx512", 16},
+    {"avx2", 8},
+    {"generic", 4},
+};
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: gen [options] network.lua\n"
+            "Runs a network description and writes C that trains it (to stdout by default).\n\n"
+            "  -D key=value     override one of the network's defaults{} (batch, classes,\n"
+            "                   input=HxWxC, width, variant ...); repeatable\n"
+            "  -I dir           also look for require()d modules in dir; repeatable\n"
+            "  -o file          write the C to file instead of stdout\n"
+            "  --summary        print the layer table instead of C\n"
+            "  --target T       avx512, avx2 or generic (default: this machine's best)\n"
+            "  --input-grad     backward also computes the gradient of the input (tests)\n"
+            "  -h, --help       this text\n");
+}
+
+static const em_target *host_target(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return &targets[0];
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return &targets[1];
+    return &targets[2];
+}
+
+static const em_target *find_target(const char *name)
+{
+    for (size_t i = 0; i < sizeof targets / sizeof *targets; i++)
+        if (!strcmp(targets[i].name, name))
+            return &targets[i];
+    return NULL;
+}
+
+/* networks/ beside the gen binary's build/ when it exists, else the source tree's. */
+static const char *networks_dir(void)
+{
+    static char dir[4096];
+    ssize_t len = readlink("/proc/self/exe", dir, sizeof dir - 32);
+    if (len > 0) {
+        dir[len] = 0;
+        char *slash = strrchr(dir, '/');
+        if (slash) {
+            strcpy(slash, "/../networks");
+            if (access(dir, R_OK) == 0)
+                return dir;
+        }
+    }
+    return FLATNET_NETWORKS_DIR;
+}
+
+/* Writes data to path through a temporary file and a rename. */
+static int write_file(const char *path, const char *data, size_t len)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        fprintf(stderr, "gen: cannot write '%s': %s\n", path, strerror(errno));
+        return -1;
+    }
+    int bad = fwrite(data, 1, len, f) != len;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        fprintf(stderr, "gen: cannot write '%s': %s\n", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    dsl_define defines[MAX_DEFINES];
+    const char *includes[MAX_INCLUDES];
+    int n_defines = 0, n_includes = 0, summary = 0, input_grad = 0;
+    const char *out_path = NULL, *script = NULL;
+    const em_target *target = host_target();
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strncmp(arg, "-D", 2)) {
+            const char *def = arg[2] ? arg + 2 : (i++, value);
+            const char *eq = def ? strchr(def, '=') : NULL;
+            if (!eq || eq == def) {
+                fprintf(stderr, "gen: -D needs key=value, got '%s'\n", def ? def : "");
+                return 2;
+            }
+            if (n_defines == MAX_DEFINES) {
+                fprintf(stderr, "gen: more than %d -D options\n", MAX_DEFINES);
+                return 2;
+            }
+            defines[n_defines].key = strndup(def, (size_t)(eq - def));
+            defines[n_defines++].value = eq + 1;
+        } else if (!strncmp(arg, "-I", 2)) {
+            const char *dir = arg[2] ? arg + 2 : (i++, value);
+            if (!dir || n_includes == MAX_INCLUDES) {
+                fprintf(stderr, "gen: -I needs a directory\n");
+                return 2;
+            }
+            includes[n_includes++] = dir;
+        } else if (!strcmp(arg, "-o")) {
+            if (!value) {
+                fprintf(stderr, "gen: -o needs a file name\n");
+                return 2;
+            }
+            out_path = argv[++i];
+        } else if (!strcmp(arg, "--summary")) {
+            summary = 1;
+        } else if (!strcmp(arg, "--input-grad")) {
+            input_grad = 1;
+        } else if (!strcmp(arg, "--target") || !strncmp(arg, "--target=", 9)) {
+            const char *name = arg[8] == '=' ? arg + 9 : (i++, value);
+            target = name ? find_target(name) : NULL;
+            if (!target) {
+                fprintf(stderr, "gen: --target must be avx512, avx2 or generic, got '%s'\n",
+                        name ? name : "");
+                return 2;
+            }
+        } else if (arg[0] == '-' && arg[1]) {
+            fprintf(stderr, "gen: unknown option '%s' (gen --help lists them)\n", arg);
+            return 2;
+        } else if (script) {
+            fprintf(stderr, "gen: one network file, got '%s' and '%s'\n", script, arg);
+            return 2;
+        } else {
+            script = arg;
+        }
+    }
+    if (!script) {
+        usage(stderr);
+        return 2;
+    }
+
+    dsl_options opt = {
+        .script = script,
+        .defines = defines,
+        .n_defines = n_defines,
+        .include_dirs = includes,
+        .n_include_dirs = n_includes,
+        .builtin_dir = networks_dir(),
+        .memory_limit = (size_t)512 << 20,
+        .instruction_limit = 200000000L,
+    };
+    gr_graph g;
+    pl_plan plan;
+    char err[1024];
+    gr_init(&g);
+    if (dsl_run(&opt, &g, err, sizeof err) || pl_build(&g, target->vlen, input_grad, &plan,
+                                                       err, sizeof err)) {
+        fprintf(stderr, "gen: %s\n", err);
+        gr_free(&g);
+        return 1;
+    }
+    strbuf out = {0};
+    if (summary)
+        em_summary(&g, &plan, target->name, &out);
+    else
+        em_program(&g, &plan, target, &out);
+    int rc = 0;
+    if (out_path)
+        rc = write_file(out_path, out.data, out.len);
+    else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout)) {
+        fprintf(stderr, "gen: cannot write to stdout: %s\n", strerror(errno));
+        rc = -1;
+    }
+    sb_free(&out);
+    pl_free(&plan);
+    gr_free(&g);
+    for (int i = 0; i < n_defines; i++)
+        free((char *)defines[i].key);
+    return rc ? 1 : 0;
+}

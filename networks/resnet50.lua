@@ -1,0 +1,4 @@
+-- ResNet-50 (He et al. 2015), torchvision's resnet50; gen -D variant=tutorial
+-- gives the Keras tutorial's topology.  See resnet.lua for the -D options.
+local resnet = require "resnet"
+return resnet.build{block = resnet.bottleneck, layers = {3,4,6,3}}

@@ -1,0 +1,129 @@
+/*
+ * flatnet.h - the contract between a generated network and libflatnet.
+ *
+ * `gen` writes one C file per network.  That file defines a `fn_network`
+ * (shapes, tensor names, layer table, entry points) and a main() that hands
+ * it to fn_main().  Everything the runtime touches crosses this boundary in
+ * canonical layouts, so the generator may change its internal layouts freely:
+ *
+ *   input batches   [batch][in_h][in_w][in_c]   float, NHWC, already scaled
+ *   labels          [batch]                     int32 class ids
+ *   logits          [batch][classes]            float
+ *   tensors         PyTorch shapes (OIHW conv weights, [out][in] fc weights)
+ *                   through fn_network.pack / unpack
+ *
+ * The parameter region, the gradient region and every optimizer slot share
+ * one internal layout of n_param_floats floats, so an optimizer is a plain
+ * loop over that many floats.  Padding lanes of that layout hold zero and stay
+ * zero under every update rule (their gradients are exactly zero).
+ */
+#ifndef FLATNET_H
+#define FLATNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FN_ABI_VERSION 1
+
+/* What a tensor is, and so which region holds it. */
+enum fn_tensor_kind {
+    FN_LEARNABLE = 0,     /* in params / grads / optimizer slots */
+    FN_RUNNING_MEAN = 1,  /* BN running mean, in state */
+    FN_RUNNING_VAR = 2,   /* BN running variance, in state */
+    FN_BATCH_COUNT = 3    /* BN num_batches_tracked: I64, no storage (= steps trained) */
+};
+
+/* How a learnable tensor starts, as torchvision initialises it. */
+enum fn_init {
+    FN_INIT_ZERO = 0,
+    FN_INIT_ONE = 1,
+    FN_INIT_KAIMING_FAN_OUT = 2, /* normal(0, sqrt(2 / fan)), fan = out_c * kh * kw */
+    FN_INIT_UNIFORM_FAN_IN = 3   /* uniform(-1/sqrt(fan), 1/sqrt(fan)), fan = in features */
+};
+
+typedef struct fn_tensor {
+    const char *name;  /* torchvision state_dict key, e.g. "layer1.0.conv1.weight" */
+    int kind;          /* enum fn_tensor_kind */
+    int ndim;          /* 0 for num_batches_tracked */
+    int shape[4];      /* PyTorch's shape */
+    long count;        /* elements in the canonical shape */
+    int init;          /* enum fn_init, learnable tensors only */
+    int fan;           /* fan used by init */
+    int layer;         /* index of the owning layer */
+} fn_tensor;
+
+/* Layer ops as named in fn_layer.op */
+#define FN_OP_INPUT "input"
+#define FN_OP_CONV "conv"
+#define FN_OP_BN "bn"
+#define FN_OP_RELU "relu"
+#define FN_OP_MAXPOOL "maxpool"
+#define FN_OP_AVGPOOL "global_avgpool"
+#define FN_OP_ADD "add"
+#define FN_OP_FC "fc"
+#define FN_OP_LOSS "softmax_cross_entropy"
+
+typedef struct fn_layer {
+    const char *name;   /* scoped name, e.g. "layer1.0.conv1" */
+    const char *op;     /* one of FN_OP_* */
+    const char *where;  /* description file and line, e.g. "resnet.lua:31" */
+    int in[2];          /* producing layers, -1 where unused */
+    int n, c, h, w;     /* output shape, NCHW order (fc and loss: h = w = 1) */
+    int kh, kw, stride; /* conv and maxpool */
+    int pad_t, pad_l, pad_b, pad_r;
+    int bias;           /* conv: has a bias */
+    float eps, momentum;/* bn: torch convention, running = (1-m)*running + m*batch */
+    int tensor0;        /* first of its tensors in fn_network.tensors */
+    int n_tensors;
+    double macs;        /* multiply-accumulates per image, forward */
+} fn_layer;
+
+/* Memory the runtime owns and the generated code computes in. */
+typedef struct fn_buffers {
+    float *params;      /* n_param_floats, internal layout */
+    float *grads;       /* n_param_floats, written by backward */
+    float *state;       /* n_state_floats: BN running statistics */
+    float *arena;       /* n_arena_floats: activations, their gradients, scratch */
+    float *input;       /* [batch][in_h][in_w][in_c] */
+    int32_t *labels;    /* [batch] */
+    float *logits;      /* [batch][classes], written by forward */
+    float *input_grad;  /* [batch][in_h][in_w][in_c]; used only when has_input_grad */
+} fn_buffers;
+
+enum fn_mode { FN_EVAL = 0, FN_TRAIN = 1 };
+
+typedef struct fn_network {
+    int abi;                   /* FN_ABI_VERSION */
+    const char *name;          /* e.g. "resnet50" */
+    const char *target;        /* code generation target, e.g. "avx512" */
+    const char *summary;       /* the layer table gen --summary prints */
+    int batch, in_h, in_w, in_c, classes;
+    int has_input_grad;        /* backward also writes buffers.input_grad */
+
+    int n_layers;
+    const fn_layer *layers;
+    int n_tensors;
+    const fn_tensor *tensors;
+
+    size_t n_param_floats;
+    size_t n_state_floats;
+    size_t n_arena_floats;
+    long n_learnable;          /* parameters, canonical count (no padding) */
+    double macs_per_image;     /* forward, conv + fc */
+
+    /* FN_TRAIN: batch statistics, updates running statistics, keeps what backward
+       needs, returns the mean cross-entropy over the batch.  FN_EVAL: running
+       statistics, returns the same mean loss.  Both write buffers.logits. */
+    float (*forward)(fn_buffers *b, int mode);
+    /* After forward(FN_TRAIN): writes d(loss)/d(params) into buffers.grads. */
+    void (*backward)(fn_buffers *b);
+    /* Canonical <-> internal layout for tensor t.  region is params, grads or an
+       optimizer slot for learnable tensors, state for running statistics. */
+    void (*pack)(int t, const float *canonical, float *region);
+    void (*unpack)(int t, const float *region, float *canonical);
+} fn_network;
+
+/* The generated program's main(): parses the command line and runs it. */
+int fn_main(const fn_network *net, int argc, char **argv);
+
+#endif
