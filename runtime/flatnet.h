@@ -15,7 +15,8 @@
  * The parameter region, the gradient region and every optimizer slot share
  * one internal layout of n_param_floats floats, so an optimizer is a plain
  * loop over that many floats.  Padding lanes of that layout hold zero and stay
- * zero under every update rule (their gradients are exactly zero).
+ * zero under every update rule (their gradients are exactly zero), so every
+ * region must start zeroed (calloc or memset) before tensors are packed in.
  */
 #ifndef FLATNET_H
 #define FLATNET_H
