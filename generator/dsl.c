@@ -368,6 +368,9 @@ static int l_bn(lua_State *L)
     gr_node *nd = &ctx_of(L)->g->nodes[id];
     nd->eps = opt_num(L, opts, "eps", 1e-5, 1e-12, 1.0, "bn", nd->name);
     nd->momentum = opt_num(L, opts, "momentum", 0.1, 0.0, 1.0, "bn", nd->name);
+    if ((long)nd->out.n * nd->out.h * nd->out.w < 2)
+        fail(L, "bn", nd->name, "batch statistics need more than one value per channel "
+             "(batch %d, %dx%d pixels)", nd->out.n, nd->out.h, nd->out.w);
     push_tensor(L, id);
     return 1;
 }
@@ -537,16 +540,27 @@ static int push_define(lua_State *L, int dflt, const char *value, const char **e
     }
 }
 
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The string keys of table t, sorted, comma-separated (hash order is random). */
 static void list_keys(lua_State *L, int t, char *buf, size_t size)
 {
-    buf[0] = 0;
+    const char *keys[64];
+    int n = 0;
     lua_pushnil(L);
     while (lua_next(L, t)) {
-        if (lua_type(L, -2) == LUA_TSTRING) {
-            size_t len = strlen(buf);
-            snprintf(buf + len, size - len, "%s%s", len ? ", " : "", lua_tostring(L, -2));
-        }
+        if (lua_type(L, -2) == LUA_TSTRING && n < 64)
+            keys[n++] = lua_tostring(L, -2); /* the table keeps the string alive */
         lua_pop(L, 1);
+    }
+    qsort(keys, (size_t)n, sizeof *keys, compare_strings);
+    buf[0] = 0;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len, "%s%s", i ? ", " : "", keys[i]);
     }
 }
 
@@ -598,11 +612,11 @@ static char *read_file(const char *path, size_t *len)
         got = fread(buf + n, 1, cap - n, f);
         n += got;
     } while (got);
-    int bad = ferror(f);
+    int bad = ferror(f), saved_errno = errno;
     fclose(f);
     if (bad) {
         free(buf);
-        errno = EIO;
+        errno = saved_errno ? saved_errno : EIO;
         return NULL;
     }
     *len = n;
@@ -755,11 +769,12 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
 static void instruction_hook(lua_State *L, lua_Debug *ar)
 {
-    (void)ar;
     dsl_ctx *ctx = ctx_of(L);
-    if (++ctx->ticks * (double)HOOK_EVERY > (double)ctx->opt->instruction_limit)
-        luaL_error(L, "stopped after %d million Lua instructions (an endless loop?)",
-                   (int)(ctx->opt->instruction_limit / 1000000));
+    if (++ctx->ticks * (double)HOOK_EVERY <= (double)ctx->opt->instruction_limit)
+        return;
+    lua_getinfo(L, "Sl", ar);
+    luaL_error(L, "%s:%d: stopped after %d million Lua instructions (an endless loop?)",
+               ar->short_src, ar->currentline, (int)(ctx->opt->instruction_limit / 1000000));
 }
 
 static void open_sandbox(lua_State *L)

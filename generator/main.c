@@ -72,8 +72,9 @@ static const char *networks_dir(void)
         char *slash = strrchr(dir, '/');
         if (slash) {
             strcpy(slash, "/../networks");
-            if (access(dir, R_OK) == 0)
-                return dir;
+            static char resolved[4096];
+            if (realpath(dir, resolved))
+                return resolved;
         }
     }
     return FLATNET_NETWORKS_DIR;

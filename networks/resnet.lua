@@ -76,7 +76,7 @@ function M.build(spec)
                      variant = "torchvision"}
   local v = variants[p.variant]
   if not v then
-    error("variant must be torchvision or tutorial, got '" .. p.variant .. "'", 2)
+    error("-D variant: must be torchvision or tutorial, got '" .. p.variant .. "'")
   end
   local x = input{p.input[1], p.input[2], p.input[3], batch = p.batch}
   x = relu(conv_bn(x, v, p.width, 7, 2, "conv1", "bn1"))

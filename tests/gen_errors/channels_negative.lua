@@ -1,0 +1,2 @@
+local x = input{8, 8, -3}
+return softmax_cross_entropy(fc(x, 2))

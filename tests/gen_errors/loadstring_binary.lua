@@ -1,0 +1,2 @@
+local f = assert(load(string.dump(function() return 1 end)))
+return f()

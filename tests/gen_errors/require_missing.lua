@@ -1,0 +1,2 @@
+local m = require "no_such_module"
+return m

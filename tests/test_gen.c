@@ -1,0 +1,313 @@
+/*
+ * test_gen.c - gen as a user meets it: the five ResNets' sizes, deterministic
+ * output, and every bad input of issue 2 (one message on stderr naming the
+ * file, line and layer; nothing on stdout; no -o file; a non-zero exit).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define GEN "build/gen"
+#define OUT_DIR "build/tests/gen"
+#define MAX_ARGS 12
+
+typedef struct {
+    int status;      /* exit code, or -1 when killed */
+    char *out, *err; /* everything written to stdout and stderr */
+    size_t out_len;
+} run_result;
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)size + 1);
+    size_t got = fread(buf, 1, (size_t)size, f);
+    buf[got] = 0;
+    fclose(f);
+    if (len)
+        *len = got;
+    return buf;
+}
+
+/* Runs gen with args (NULL-terminated), stdout and stderr to files. */
+static run_result run_gen(const char *const *args)
+{
+    const char *out_path = OUT_DIR "/stdout", *err_path = OUT_DIR "/stderr";
+    char *argv[MAX_ARGS + 2] = {GEN};
+    int n = 1;
+    for (; args[n - 1]; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(out_path, "wb", stdout) || !freopen(err_path, "wb", stderr))
+            _exit(127);
+        execv(GEN, argv);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    run_result r = {WIFEXITED(status) ? WEXITSTATUS(status) : -1, NULL, NULL, 0};
+    r.out = slurp(out_path, &r.out_len);
+    r.err = slurp(err_path, NULL);
+    return r;
+}
+
+static void free_result(run_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static void assert_contains(const char *text, const char *needle)
+{
+    if (!strstr(text, needle))
+        fail_msg("expected \"%s\" in:\n%s", needle, text);
+}
+
+/* ------------------------------------------------------- bad inputs */
+
+typedef struct {
+    const char *name;
+    const char *args[6];
+    const char *expect[3];   /* substrings of the message */
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    {"syntax error", {"tests/gen_errors/syntax.lua"}, {"syntax.lua:2:", "expected"}},
+    {"runtime error", {"tests/gen_errors/runtime_error.lua"},
+     {"runtime_error.lua:3:", "attempt to index a nil value"}},
+    {"returns no network", {"tests/gen_errors/no_network.lua"},
+     {"no_network.lua", "returned no network"}},
+    {"returns a table", {"tests/gen_errors/returns_table.lua"},
+     {"returns_table.lua", "returned a table, not a network"}},
+    {"network without a loss", {"tests/gen_errors/no_loss.lua"},
+     {"no_loss.lua", "has no loss", "'head'"}},
+    {"add of different shapes", {"tests/gen_errors/add_shapes.lua"},
+     {"add_shapes.lua:4: add(): shapes 8x8x16 and 8x8x8 differ", "(layer1.0.add)"}},
+    {"kernel larger than padded input", {"tests/gen_errors/kernel_too_large.lua"},
+     {"kernel_too_large.lua:2: conv():", "kernel 7x7 is larger than the padded input 5x5", "(big)"}},
+    {"pool output of zero", {"tests/gen_errors/pool_zero_output.lua"},
+     {"pool_zero_output.lua:2: maxpool():", "larger than the padded input 2x2", "(pool)"}},
+    {"fractional channels", {"tests/gen_errors/channels_fraction.lua"},
+     {"channels_fraction.lua:2: conv():", "must be an integer, got 2.5", "(half)"}},
+    {"zero channels", {"tests/gen_errors/channels_zero.lua"},
+     {"channels_zero.lua:2: conv():", "positive integer, got 0", "(empty)"}},
+    {"negative channels", {"tests/gen_errors/channels_negative.lua"},
+     {"channels_negative.lua:1: input():", "positive integer, got -3"}},
+    {"bn over a single value", {"tests/gen_errors/bn_single_value.lua"},
+     {"bn_single_value.lua:2: bn():", "more than one value per channel", "(norm)"}},
+    {"duplicate layer name", {"tests/gen_errors/duplicate_name.lua"},
+     {"duplicate_name.lua:3: conv():", "'conv1' is already used"}},
+    {"layer not leading to the loss", {"tests/gen_errors/unused_layer.lua"},
+     {"unused_layer.lua:2: conv():", "does not lead to the loss", "(dead)"}},
+    {"unknown -D key", {"-D", "colour=red", "networks/resnet18.lua"},
+     {"unknown -D key 'colour'", "(this network takes: batch, classes, input, variant, width)"}},
+    {"-D input without channels", {"-D", "input=32x32", "networks/resnet18.lua"},
+     {"-D input=32x32: expected HxWxC"}},
+    {"-D batch=0", {"-D", "batch=0", "networks/resnet18.lua"},
+     {"-D batch=0: expected a positive integer"}},
+    {"-D classes=-1", {"-D", "classes=-1", "networks/resnet18.lua"},
+     {"-D classes=-1: expected a positive integer"}},
+    {"-D without a value", {"-D", "batch", "networks/resnet18.lua"}, {"-D needs key=value"}},
+    {"-D variant unknown", {"-D", "variant=keras", "networks/resnet18.lua"},
+     {"resnet.lua:", "variant: must be torchvision or tutorial, got 'keras'"}},
+    {"io.open", {"tests/gen_errors/io_open.lua"}, {"io_open.lua:1:", "'io' is not available"}},
+    {"os.execute", {"tests/gen_errors/os_execute.lua"},
+     {"os_execute.lua:1:", "'os' is not available"}},
+    {"require of a path", {"tests/gen_errors/require_outside.lua"},
+     {"require_outside.lua:1: require():", "not a module name"}},
+    {"require of a missing module", {"tests/gen_errors/require_missing.lua"},
+     {"require_missing.lua:1: require():", "'no_such_module' not found"}},
+    {"binary chunk", {"tests/gen_errors/loadstring_binary.lua"},
+     {"loadstring_binary.lua:1:", "binary chunk"}},
+    {"endless loop", {"tests/gen_errors/endless.lua"},
+     {"endless.lua:1:", "million Lua instructions"}},
+    {"unbounded allocation", {"tests/gen_errors/hungry.lua"}, {"hungry.lua", "MiB of memory"}},
+    {"missing network file", {"tests/gen_errors/no_such_file.lua"},
+     {"cannot read network file 'tests/gen_errors/no_such_file.lua'", "No such file"}},
+    {"unreadable network file (a directory)", {"tests/gen_errors"},
+     {"cannot read network file 'tests/gen_errors'", "Is a directory"}},
+    {"unknown option", {"--sumary", "networks/resnet18.lua"}, {"unknown option '--sumary'"}},
+    {"unknown target", {"--target", "sse9", "networks/resnet18.lua"}, {"--target must be"}},
+};
+
+/* Each bad input: a message, nothing on stdout, exit status 1 or 2. */
+static void test_bad_inputs(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bad_cases / sizeof *bad_cases; i++) {
+        const bad_case *c = &bad_cases[i];
+        run_result r = run_gen(c->args);
+        print_message("  %-40s %s", c->name, r.err);
+        if (r.status != 1 && r.status != 2)
+            fail_msg("%s: exit status %d", c->name, r.status);
+        if (r.out_len)
+            fail_msg("%s: %zu bytes on stdout", c->name, r.out_len);
+        assert_contains(r.err, "gen: ");
+        for (int k = 0; k < 3 && c->expect[k]; k++)
+            assert_contains(r.err, c->expect[k]);
+        /* one line */
+        char *nl = strchr(r.err, '\n');
+        assert_true(nl && nl[1] == 0);
+        free_result(&r);
+    }
+}
+
+/* With -o, a failing gen creates no file and leaves an existing one alone. */
+static void test_no_output_file_on_error(void **state)
+{
+    (void)state;
+    const char *fresh = OUT_DIR "/fresh.c", *existing = OUT_DIR "/existing.c";
+    remove(fresh);
+    const char *args1[] = {"-o", fresh, "tests/gen_errors/add_shapes.lua", NULL};
+    run_result r = run_gen(args1);
+    assert_int_equal(r.status, 1);
+    assert_int_equal(access(fresh, F_OK), -1);
+    free_result(&r);
+
+    FILE *f = fopen(existing, "wb");
+    fputs("keep me", f);
+    fclose(f);
+    const char *args2[] = {"-o", existing, "tests/gen_errors/syntax.lua", NULL};
+    r = run_gen(args2);
+    assert_int_equal(r.status, 1);
+    char *kept = slurp(existing, NULL);
+    assert_string_equal(kept, "keep me");
+    free(kept);
+    free_result(&r);
+}
+
+/* ------------------------------------------------------ good inputs */
+
+typedef struct {
+    const char *file;
+    const char *params;   /* torchvision's count at 1000 classes */
+} size_case;
+
+/* torchvision.models.resnetNN(num_classes=1000) parameter counts. */
+static void test_resnet_sizes(void **state)
+{
+    (void)state;
+    static const size_case cases[] = {
+        {"networks/resnet18.lua", "total: 11,689,512 params"},
+        {"networks/resnet34.lua", "total: 21,797,672 params"},
+        {"networks/resnet50.lua", "total: 25,557,032 params"},
+        {"networks/resnet101.lua", "total: 44,549,160 params"},
+        {"networks/resnet152.lua", "total: 60,192,808 params"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *args[] = {"--summary", "-D", "classes=1000", cases[i].file, NULL};
+        run_result r = run_gen(args);
+        assert_int_equal(r.status, 0);
+        assert_contains(r.out, cases[i].params);
+        assert_contains(r.out, "activation bytes (batch 8)");
+        free_result(&r);
+    }
+    const char *args[] = {"--summary", "-D", "classes=1000", "networks/resnet50.lua", NULL};
+    run_result r = run_gen(args);
+    assert_contains(r.out, "4,089,184,256 MACs/image"); /* torchvision: 4.09 GMAC */
+    assert_contains(r.out, "layer1.0.downsample.0");
+    assert_contains(r.out, "layer4.2.conv3");
+    free_result(&r);
+}
+
+/* The Keras tutorial's ResNet-50 at 3 classes: 38.2M counting BN statistics. */
+static void test_tutorial_variant(void **state)
+{
+    (void)state;
+    const char *args[] = {"--summary", "-D", "variant=tutorial", "networks/resnet50.lua", NULL};
+    run_result r = run_gen(args);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "38,199,171 in all");
+    /* "same" padding: the 7x7/2 stem pads 2 above and 3 below 224 */
+    assert_contains(r.out, "conv 7x7/2 pad 2,2,3,3 +bias");
+    assert_contains(r.out, "maxpool 3x3/2 pad 0,0,1,1");
+    free_result(&r);
+}
+
+static void test_defines(void **state)
+{
+    (void)state;
+    const char *args[] = {"--summary", "-D", "input=28x28x1", "-D", "batch=64", "-D", "classes=10",
+                          "-D", "width=16", "networks/resnet18.lua", NULL};
+    run_result r = run_gen(args);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "input 28x28x1, batch 64, 10 classes");
+    assert_contains(r.out, "conv1                            conv 7x7/2 pad 3           14x14x16");
+    assert_contains(r.out, "(batch 64)");
+    free_result(&r);
+}
+
+/* Same input, same bytes; -o writes what stdout gets. */
+static void test_deterministic(void **state)
+{
+    (void)state;
+    const char *path = OUT_DIR "/r50.c";
+    const char *args1[] = {"networks/resnet50.lua", NULL};
+    const char *args2[] = {"-o", path, "networks/resnet50.lua", NULL};
+    run_result a = run_gen(args1), b = run_gen(args1), c = run_gen(args2);
+    assert_int_equal(a.status, 0);
+    assert_int_equal(c.status, 0);
+    assert_true(a.out_len > 10000);
+    assert_int_equal(a.out_len, b.out_len);
+    assert_memory_equal(a.out, b.out, a.out_len);
+    size_t len;
+    char *written = slurp(path, &len);
+    assert_int_equal(len, a.out_len);
+    assert_memory_equal(written, a.out, len);
+    free(written);
+    /* readable: calls carry the layer name, shapes and MACs */
+    assert_contains(a.out, "/* layer3.2.conv2  conv forward  8x256x14x14 -> 8x256x14x14  115.6 MMAC/image");
+    free_result(&a);
+    free_result(&b);
+    free_result(&c);
+}
+
+/* ResNet-152's blocks share kernels: far fewer definitions than layers. */
+static void test_kernels_shared(void **state)
+{
+    (void)state;
+    const char *args[] = {"networks/resnet152.lua", NULL};
+    run_result r = run_gen(args);
+    assert_int_equal(r.status, 0);
+    int defs = 0, calls = 0;
+    for (const char *p = r.out; (p = strstr(p, "\nstatic void conv")); p++)
+        defs++;
+    for (const char *p = r.out; (p = strstr(p, "\n    conv")); p++)
+        calls++;
+    print_message("  resnet152: %d conv kernel definitions for %d conv calls\n", defs, calls);
+    assert_true(calls > 400);
+    assert_true(defs < calls / 8);
+    free_result(&r);
+}
+
+int main(void)
+{
+    mkdir("build/tests", 0755);
+    mkdir(OUT_DIR, 0755);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_no_output_file_on_error),
+        cmocka_unit_test(test_resnet_sizes),
+        cmocka_unit_test(test_tutorial_variant),
+        cmocka_unit_test(test_defines),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_kernels_shared),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
