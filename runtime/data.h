@@ -69,7 +69,7 @@ void fn_loader_stop(fn_loader *ld);
 int fn_image_load(const char *path, const fn_data_config *cfg, float *out, char *err,
                   size_t err_size);
 
-/* split SRC DST: SRC/<class>/* into DST/{train,valid,test}/<class>/ by ratios,
+/* split SRC DST: the files of SRC/<class>/ go into DST/{train,valid,test}/<class>/ by ratios,
    stratified per class, seeded, with DST/manifest.csv saying what went where.
    Refuses a DST that exists and is not empty.  link: hard links (falling back
    to copies across file systems) instead of copies. */
