@@ -17,14 +17,18 @@ RT_OBJ := $(patsubst runtime/%.c,$(B)/rt-obj/%.o,$(RT_SRC))
 NET_CFLAGS := -O3 -march=native -fopenmp
 NET_LIBS   := -L$(B) -lflatnet -lstb -lcjson -lm
 
-.PHONY: all clean deps test
-all: $(B)/gen $(B)/libflatnet.a
+.PHONY: all clean deps test demo
+all: $(B)/gen $(B)/libflatnet.a $(B)/shapes
+
+deps:
+	@tools/deps.sh
 
 # Each tests/*.mk adds its phony runners to TEST_TARGETS; `make test` runs them all.
 TEST_TARGETS :=
 include $(wildcard tests/*.mk)
 
-test: all
+test: deps
+	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory $(TEST_TARGETS)
 	@echo "all tests passed"
 
@@ -46,6 +50,16 @@ $(B)/rt-obj/%.o: runtime/%.c $(wildcard runtime/*.h) | $(B)/rt-obj
 
 $(B)/libflatnet.a: $(RT_OBJ)
 	rm -f $@ && ar rcs $@ $^
+
+# a small labelled image folder for the demo and the end-to-end tests
+$(B)/shapes: tools/shapes.c runtime/rng.c runtime/rng.h | $(B)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 $(STB_CFLAGS) -Iruntime -o $@ tools/shapes.c runtime/rng.c -lstb -lm
+
+# The README's main job: make a dataset, split it, generate and compile a
+# ResNet-18, train it briefly and evaluate it.  Settings: tools/demo.sh.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo.sh
 
 $(B) $(B)/gen-obj $(B)/rt-obj:
 	mkdir -p $@
