@@ -1,0 +1,210 @@
+/*
+ * image.c - one image file to the network's pixels.
+ *
+ * stb_image decodes (JPEG, PNG, BMP, GIF's first frame, TGA, PNM, HDR, PSD,
+ * PIC) and converts to the network's channel count on the way: gray is
+ * replicated to RGB, RGB becomes gray by stb's integer luma weights
+ * (77 R + 150 G + 29 B) / 256, alpha is dropped, gray+alpha gives its gray.
+ * stb_image_resize (v1, its default filters: Catmull-Rom up, Mitchell down)
+ * brings it to the input size.  Pixels stay uint8 up to here, which is what
+ * the cache holds; fn_image_compose turns them into normalised floats.
+ *
+ * The dimensions are read from the header (stbi_info) before anything is
+ * decoded, so an image over the pixel limit is never allocated.
+ */
+#include "data_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+
+int fn_data_check_config(const fn_data_config *cfg, char *err, size_t err_size)
+{
+    if (cfg->h < 1 || cfg->w < 1 || cfg->c < 1 || cfg->c > 4) {
+        snprintf(err, err_size, "input %dx%dx%d: need h, w >= 1 and 1 to 4 channels", cfg->h,
+                 cfg->w, cfg->c);
+        return -1;
+    }
+    for (int ch = 0; ch < cfg->c; ch++) {
+        if (!isfinite(cfg->mean[ch]) || !isfinite(cfg->std[ch]) || cfg->std[ch] == 0) {
+            snprintf(err, err_size, "channel %d: mean %g, std %g: need finite values, std not 0",
+                     ch, cfg->mean[ch], cfg->std[ch]);
+            return -1;
+        }
+    }
+    if (cfg->crop_pad < 0 || cfg->max_pixels < 1) {
+        snprintf(err, err_size, "crop_pad %d, max_pixels %ld: need crop_pad >= 0, max_pixels >= 1",
+                 cfg->crop_pad, cfg->max_pixels);
+        return -1;
+    }
+    return 0;
+}
+
+/* The format a file's first bytes announce, for messages (TGA has no magic). */
+static const char *format_name(const uint8_t *head, size_t n)
+{
+    static const struct {
+        const char *magic;
+        size_t len;
+        const char *name;
+    } formats[] = {
+        {"\xff\xd8\xff", 3, "JPEG"}, {"\x89PNG", 4, "PNG"},  {"GIF8", 4, "GIF"},
+        {"BM", 2, "BMP"},            {"8BPS", 4, "PSD"},     {"#?RADIANCE", 10, "HDR"},
+        {"#?RGBE", 6, "HDR"},        {"P5", 2, "PGM"},       {"P6", 2, "PPM"},
+    };
+    for (size_t k = 0; k < sizeof formats / sizeof formats[0]; k++)
+        if (n >= formats[k].len && memcmp(head, formats[k].magic, formats[k].len) == 0)
+            return formats[k].name;
+    return "image";
+}
+
+/* The rest of f from where it stands; size is a hint, the end of file rules. */
+static uint8_t *read_rest(FILE *f, size_t size, size_t *got)
+{
+    uint8_t *buf = malloc(size + 1);
+    *got = 0;
+    while (buf) {
+        *got += fread(buf + *got, 1, size + 1 - *got, f);
+        if (*got <= size || feof(f) || ferror(f))
+            break;
+        size *= 2; /* the file grew since fstat */
+        uint8_t *bigger = realloc(buf, size + 1);
+        if (!bigger)
+            free(buf);
+        buf = bigger;
+    }
+    return buf;
+}
+
+/* Why stbi_info refused f.  Its own reason comes from the last format it
+   tried, so the file's magic says more. */
+static void describe_unreadable(FILE *f, char *err, size_t err_size)
+{
+    uint8_t head[16];
+    size_t n = fread(head, 1, sizeof head, f);
+    const char *format = format_name(head, n);
+    if (strcmp(format, "image") == 0)
+        snprintf(err, err_size, "not an image in a format stb_image reads");
+    else
+        snprintf(err, err_size, "corrupt %s header, or an image too large for stb_image", format);
+}
+
+/* The file's bytes, once its header says it is an image within the limit. */
+static uint8_t *read_image_file(const char *path, const fn_data_config *cfg, size_t *size,
+                                char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, err_size, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    uint8_t *buf = NULL;
+    struct stat st;
+    int w, h, comp;
+    if (fstat(fileno(f), &st) != 0)
+        snprintf(err, err_size, "cannot stat: %s", strerror(errno));
+    else if (st.st_size == 0)
+        snprintf(err, err_size, "empty file");
+    else if (!stbi_info_from_file(f, &w, &h, &comp))
+        describe_unreadable(f, err, err_size);
+    else if ((long)w * h > cfg->max_pixels)
+        snprintf(err, err_size, "%d x %d image, more than the limit of %ld pixels", w, h,
+                 cfg->max_pixels);
+    else if (!(buf = read_rest(f, (size_t)st.st_size, size)))
+        snprintf(err, err_size, "out of memory reading %ld bytes", (long)st.st_size);
+    else if (ferror(f)) {
+        snprintf(err, err_size, "read error");
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+int fn_image_decode(const char *path, const fn_data_config *cfg, uint8_t *out, char *err,
+                    size_t err_size)
+{
+    size_t size;
+    uint8_t *file = read_image_file(path, cfg, &size, err, err_size);
+    if (!file)
+        return -1;
+    if (size > INT_MAX) {
+        snprintf(err, err_size, "%zu bytes, more than stb_image reads", size);
+        free(file);
+        return -1;
+    }
+    int w, h, comp;
+    uint8_t *pixels = stbi_load_from_memory(file, (int)size, &w, &h, &comp, cfg->c);
+    if (!pixels) {
+        const char *reason = stbi_failure_reason();
+        snprintf(err, err_size, "corrupt or truncated %s (stb_image: %s)", format_name(file, size),
+                 reason && reason[0] ? reason : "no reason given");
+        free(file);
+        return -1;
+    }
+    free(file);
+    int rc = 0;
+    if (w == cfg->w && h == cfg->h)
+        memcpy(out, pixels, (size_t)w * h * cfg->c);
+    else if (!stbir_resize_uint8(pixels, w, h, 0, out, cfg->w, cfg->h, 0, cfg->c)) {
+        snprintf(err, err_size, "cannot resize %d x %d to %d x %d (out of memory)", w, h, cfg->w,
+                 cfg->h);
+        rc = -1;
+    }
+    stbi_image_free(pixels);
+    return rc;
+}
+
+void fn_pixel_lut_init(fn_pixel_lut lut, const fn_data_config *cfg)
+{
+    memset(lut, 0, sizeof(fn_pixel_lut));
+    for (int ch = 0; ch < cfg->c; ch++)
+        for (int v = 0; v < 256; v++)
+            lut[ch][v] = ((float)v / 255.0f - cfg->mean[ch]) / cfg->std[ch];
+}
+
+void fn_image_compose(const uint8_t *src, int h, int w, int c, const fn_pixel_lut lut,
+                      fn_placement place, float *out)
+{
+    for (int y = 0; y < h; y++) {
+        int sy = y + place.dy;
+        for (int x = 0; x < w; x++) {
+            int sx = (place.flip ? w - 1 - x : x) + place.dx;
+            float *o = out + ((size_t)y * w + x) * c;
+            int inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+            const uint8_t *p = inside ? src + ((size_t)sy * w + sx) * c : NULL;
+            for (int ch = 0; ch < c; ch++)
+                o[ch] = lut[ch][p ? p[ch] : 0];
+        }
+    }
+}
+
+int fn_image_load(const char *path, const fn_data_config *cfg, float *out, char *err,
+                  size_t err_size)
+{
+    if (fn_data_check_config(cfg, err, err_size) != 0)
+        return -1;
+    uint8_t *pixels = malloc((size_t)cfg->h * cfg->w * cfg->c);
+    if (!pixels) {
+        snprintf(err, err_size, "%s: out of memory", path);
+        return -1;
+    }
+    char reason[512];
+    int rc = fn_image_decode(path, cfg, pixels, reason, sizeof reason);
+    if (rc == 0) {
+        fn_pixel_lut lut;
+        fn_pixel_lut_init(lut, cfg);
+        fn_image_compose(pixels, cfg->h, cfg->w, cfg->c, (const float(*)[256])lut,
+                         (fn_placement){0, 0, 0}, out);
+    } else
+        snprintf(err, err_size, "%s: %s", path, reason);
+    free(pixels);
+    return rc;
+}
