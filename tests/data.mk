@@ -3,7 +3,7 @@
 .PHONY: test-data
 TEST_TARGETS += test-data
 
-DATA_TESTS := $(B)/tests/data_test $(B)/tests/data_loader_test
+DATA_TESTS := $(B)/tests/data_test $(B)/tests/data_loader_test $(B)/tests/split_test
 DATA_TEST_LIBS := -L$(B) -lflatnet -lstb -lcmocka -lm -lpthread -fopenmp
 
 $(DATA_TESTS): $(B)/tests/%: tests/%.c tests/data_util.c tests/data_util.h $(B)/libflatnet.a
