@@ -536,7 +536,7 @@ static void test_decode_speed(void **state)
     double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     printf("decode + resize of 8 JPEGs 500x375 -> 224x224, one thread: %.1f ms\n",
            seconds * 1e3);
-    assert_true(seconds < 0.5);
+    assert_true(seconds < 1.0);
     free(out);
 }
 
