@@ -159,6 +159,16 @@ const uint8_t *fn_data_fetch(fn_dataset *ds, int i, uint8_t *scratch, char *err,
     return rc == 0 ? scratch : NULL;
 }
 
+int fn_data_n_uncached(fn_dataset *ds, const int *idx, int n)
+{
+    int count = 0;
+    pthread_mutex_lock(&ds->mu);
+    for (int k = 0; k < n; k++)
+        count += !ds->cache[idx[k]] && ds->state[idx[k]] != FN_FILE_BAD;
+    pthread_mutex_unlock(&ds->mu);
+    return count;
+}
+
 void fn_data_skip(fn_dataset *ds, int i, const char *reason)
 {
     const char *path = ds->scan.paths[i];

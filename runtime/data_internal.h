@@ -80,6 +80,8 @@ struct fn_dataset {
    reason in err; a file already known bad gives NULL and an empty err.
    Safe to call from several threads at once. */
 const uint8_t *fn_data_fetch(fn_dataset *ds, int i, uint8_t *scratch, char *err, size_t err_size);
+/* How many of the files idx[0..n) are neither cached nor known bad. */
+int fn_data_n_uncached(fn_dataset *ds, const int *idx, int n);
 /* Records file i as skipped with its reason, once.  The loader calls it in
    sample order, so the skip list does not depend on decoding threads. */
 void fn_data_skip(fn_dataset *ds, int i, const char *reason);

@@ -9,7 +9,7 @@
  * holds depends on (seed, epoch) and on which files decode, never on how many
  * threads decode or when they finish: decoding runs in parallel (OpenMP, as
  * many threads as the caller had when it started the loader), but skips are
- * recorded and batch slots assigned in position order afterwards.
+ * recorded and the batch compacted in position order afterwards.
  *
  * The thread keeps up to RING batches ready; fn_loader_next copies one out, so
  * the caller trains on its own buffer while the next ones are decoded.
@@ -54,7 +54,6 @@ struct fn_loader {
     uint8_t *scratch;        /* [batch][image_bytes] decode buffers */
     const uint8_t **pixels;  /* decoded pixels, NULL if the file failed */
     char (*reasons)[256];    /* why it failed */
-    int *slot;               /* where in the batch it goes, -1 if nowhere */
 
     pthread_t thread;
     pthread_mutex_t mu;
@@ -83,38 +82,53 @@ static fn_placement placement_at(const fn_loader *ld, int position)
     return place;
 }
 
+/* Moves the sample in slot from to slot to (to < from). */
+static void move_sample(fn_batch *b, size_t image_floats, int from, int to)
+{
+    memcpy(b->input + to * image_floats, b->input + from * image_floats,
+           image_floats * sizeof *b->input);
+    b->labels[to] = b->labels[from];
+    b->index[to] = b->index[from];
+}
+
 /* Takes the next n positions (n <= batch - have) into batch b from slot have
-   on; returns the new count of real samples in b. */
+   on; returns the new count of real samples in b.  Candidate k is decoded
+   and placed in slot have + k by whichever thread gets it; then, in position
+   order, failures are recorded and the gaps they left closed. */
 static int take_positions(fn_loader *ld, fn_batch *b, int have, int n)
 {
     fn_dataset *ds = ld->ds;
     const fn_data_config *cfg = &ds->cfg;
+    size_t image_floats = ds->image_bytes;
     int first = ld->next_position;
     ld->next_position += n;
+    /* Threads only when there is decoding to share: an idle OpenMP worker
+       spins for milliseconds afterwards, taking a core from the training. */
+    int misses = fn_data_n_uncached(ds, ld->order + first, n);
 
-#pragma omp parallel for schedule(dynamic) num_threads(ld->decode_threads)
-    for (int k = 0; k < n; k++)
-        ld->pixels[k] = fn_data_fetch(ds, ld->order[first + k], ld->scratch + k * ds->image_bytes,
-                                      ld->reasons[k], sizeof ld->reasons[k]);
-
+#pragma omp parallel for schedule(dynamic) num_threads(ld->decode_threads) if (misses > 1)
     for (int k = 0; k < n; k++) {
-        ld->slot[k] = ld->pixels[k] ? have++ : -1;
-        if (!ld->pixels[k] && ld->reasons[k][0])
-            fn_data_skip(ds, ld->order[first + k], ld->reasons[k]);
-    }
-
-    size_t image_floats = ds->image_bytes;
-#pragma omp parallel for num_threads(ld->decode_threads)
-    for (int k = 0; k < n; k++) {
-        int s = ld->slot[k], file = ld->order[first + k];
-        if (s < 0)
+        int file = ld->order[first + k], s = have + k;
+        ld->pixels[k] = fn_data_fetch(ds, file, ld->scratch + k * ds->image_bytes, ld->reasons[k],
+                                      sizeof ld->reasons[k]);
+        if (!ld->pixels[k])
             continue;
         fn_image_compose(ld->pixels[k], cfg->h, cfg->w, cfg->c, (const float(*)[256])ds->lut,
                          placement_at(ld, first + k), b->input + s * image_floats);
         b->labels[s] = ds->scan.labels[file];
         b->index[s] = file;
     }
-    return have;
+
+    int placed = have;
+    for (int k = 0; k < n; k++) {
+        if (ld->pixels[k]) {
+            if (placed != have + k)
+                move_sample(b, image_floats, have + k, placed);
+            placed++;
+        } else if (ld->reasons[k][0])
+            fn_data_skip(ds, ld->order[first + k], ld->reasons[k]);
+    }
+    return placed;
 }
 
 /* The next batch of the pass into b; count 0 when there is none. */
@@ -172,7 +186,6 @@ static void loader_free(fn_loader *ld)
     free(ld->scratch);
     free(ld->pixels);
     free(ld->reasons);
-    free(ld->slot);
     free(ld);
 }
 
@@ -193,7 +206,6 @@ static fn_loader *loader_alloc(fn_dataset *ds, int batch)
     ok &= !!(ld->scratch = malloc(n * ds->image_bytes));
     ok &= !!(ld->pixels = malloc(n * sizeof *ld->pixels));
     ok &= !!(ld->reasons = malloc(n * sizeof *ld->reasons));
-    ok &= !!(ld->slot = malloc(n * sizeof *ld->slot));
     if (!ok) {
         loader_free(ld);
         return NULL;
