@@ -7,6 +7,10 @@
  * size, so with a shuffled order any eviction policy would hit as often as
  * keeping the first ones, and this one is simplest.  A file that fails once
  * is remembered as bad and not read again.
+ *
+ * A dataset in which no file decodes is not known until a pass tries them:
+ * the pass's first fn_loader_next returns 0, and fn_data_n_skipped equals
+ * fn_data_size (loader.c says more), which the caller reports as an error.
  */
 #include "data_internal.h"
 

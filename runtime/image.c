@@ -110,6 +110,8 @@ static uint8_t *read_image_file(const char *path, const fn_data_config *cfg, siz
     int w, h, comp;
     if (fstat(fileno(f), &st) != 0)
         snprintf(err, err_size, "cannot stat: %s", strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        snprintf(err, err_size, "not a regular file");
     else if (st.st_size == 0)
         snprintf(err, err_size, "empty file");
     else if (!stbi_info_from_file(f, &w, &h, &comp))

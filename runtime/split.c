@@ -195,10 +195,12 @@ static int copy_file(const char *src, const char *dest)
     return rc;
 }
 
-/* A hard link when asked and possible, a copy otherwise. */
+/* A hard link when asked and possible, a copy otherwise.  A source that is a
+   symbolic link is linked through (plain link() would link the symlink,
+   whose relative target may not resolve from DST). */
 static int place_file(const char *src, const char *dest, int link_it)
 {
-    if (link_it && link(src, dest) == 0)
+    if (link_it && linkat(AT_FDCWD, src, AT_FDCWD, dest, AT_SYMLINK_FOLLOW) == 0)
         return 0;
     return copy_file(src, dest);
 }

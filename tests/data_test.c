@@ -453,8 +453,9 @@ static void test_image_load_errors(void **state)
                             {"empty.jpg", "empty file"},
                             {"truncated.jpg", "truncated JPEG"},
                             {"giant.png", "more than the limit"},
-                            {"missing.png", "cannot open"}};
-    for (int k = 0; k < 5; k++) {
+                            {"missing.png", "cannot open"},
+                            {"", "not a regular file"}}; /* the folder a/ itself */
+    for (int k = 0; k < 6; k++) {
         snprintf(path, sizeof path, "%s/a/%s", dir, bad[k][0]);
         assert_int_equal(fn_image_load(path, &cfg, out, err, sizeof err), -1);
         if (strncmp(err, path, strlen(path)) != 0 || !strstr(err, bad[k][1]))

@@ -286,6 +286,8 @@ static void test_link(void **state)
     snprintf(dst, sizeof dst, "%s/dst", dir);
     const int sizes[] = {5};
     make_src(src, sizes, 1);
+    snprintf(path, sizeof path, "%s/class0/alias.jpg", src); /* a relative symbolic link */
+    assert_int_equal(symlink("f000.jpg", path), 0);
     split_ok(src, dst, tutorial, 1, 1);
     char *text = manifest_of(dst), *save = NULL, *line = strtok_r(text, "\n", &save);
     int rows = 0;
@@ -296,9 +298,11 @@ static void test_link(void **state)
         assert_int_equal(stat(f[2], &a), 0);
         assert_int_equal(stat(f[3], &b), 0);
         assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev); /* the same file */
+        assert_int_equal(lstat(f[3], &b), 0);
+        assert_true(S_ISREG(b.st_mode)); /* the alias is linked through, not copied as a link */
         rows++;
     }
-    assert_int_equal(rows, 5);
+    assert_int_equal(rows, 6);
     free(text);
 
     /* Across file systems a hard link fails, and split copies instead. */
