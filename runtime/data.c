@@ -45,7 +45,7 @@ fn_dataset *fn_data_open(const char *dir, const fn_data_config *cfg, char *err, 
     }
     ds->cfg = *cfg;
     ds->image_bytes = (size_t)cfg->h * cfg->w * cfg->c;
-    fn_pixel_lut_init(ds->lut, cfg);
+    fn_pixel_lut_init(&ds->lut, cfg);
     ds->state = calloc((size_t)ds->scan.n_files, sizeof *ds->state);
     ds->cache = calloc((size_t)ds->scan.n_files, sizeof *ds->cache);
     if (!ds->state || !ds->cache) {

@@ -40,8 +40,10 @@ int fn_image_decode(const char *path, const fn_data_config *cfg, uint8_t *out, c
 
 /* Per channel, the float each pixel value 0..255 becomes:
    (v / 255 - mean[c]) / std[c]. */
-typedef float fn_pixel_lut[4][256];
-void fn_pixel_lut_init(fn_pixel_lut lut, const fn_data_config *cfg);
+typedef struct {
+    float value[4][256];
+} fn_pixel_lut;
+void fn_pixel_lut_init(fn_pixel_lut *lut, const fn_data_config *cfg);
 
 /* How one sample is placed: mirrored or not, then shifted by (dy, dx) with
    black (pixel value 0) filling what the shift uncovers.  Zero is the plain
@@ -52,7 +54,7 @@ typedef struct {
 } fn_placement;
 
 /* out[y][x] = lut(src[y + dy][xs + dx]), xs = flip ? w-1-x : x. */
-void fn_image_compose(const uint8_t *src, int h, int w, int c, const fn_pixel_lut lut,
+void fn_image_compose(const uint8_t *src, int h, int w, int c, const fn_pixel_lut *lut,
                       fn_placement place, float *out);
 
 /* ---- data.c: the dataset's shared state ---- */

@@ -164,15 +164,15 @@ int fn_image_decode(const char *path, const fn_data_config *cfg, uint8_t *out, c
     return rc;
 }
 
-void fn_pixel_lut_init(fn_pixel_lut lut, const fn_data_config *cfg)
+void fn_pixel_lut_init(fn_pixel_lut *lut, const fn_data_config *cfg)
 {
-    memset(lut, 0, sizeof(fn_pixel_lut));
+    memset(lut, 0, sizeof *lut);
     for (int ch = 0; ch < cfg->c; ch++)
         for (int v = 0; v < 256; v++)
-            lut[ch][v] = ((float)v / 255.0f - cfg->mean[ch]) / cfg->std[ch];
+            lut->value[ch][v] = ((float)v / 255.0f - cfg->mean[ch]) / cfg->std[ch];
 }
 
-void fn_image_compose(const uint8_t *src, int h, int w, int c, const fn_pixel_lut lut,
+void fn_image_compose(const uint8_t *src, int h, int w, int c, const fn_pixel_lut *lut,
                       fn_placement place, float *out)
 {
     for (int y = 0; y < h; y++) {
@@ -183,7 +183,7 @@ void fn_image_compose(const uint8_t *src, int h, int w, int c, const fn_pixel_lu
             int inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
             const uint8_t *p = inside ? src + ((size_t)sy * w + sx) * c : NULL;
             for (int ch = 0; ch < c; ch++)
-                o[ch] = lut[ch][p ? p[ch] : 0];
+                o[ch] = lut->value[ch][p ? p[ch] : 0];
         }
     }
 }
@@ -202,9 +202,8 @@ int fn_image_load(const char *path, const fn_data_config *cfg, float *out, char 
     int rc = fn_image_decode(path, cfg, pixels, reason, sizeof reason);
     if (rc == 0) {
         fn_pixel_lut lut;
-        fn_pixel_lut_init(lut, cfg);
-        fn_image_compose(pixels, cfg->h, cfg->w, cfg->c, (const float(*)[256])lut,
-                         (fn_placement){0, 0, 0}, out);
+        fn_pixel_lut_init(&lut, cfg);
+        fn_image_compose(pixels, cfg->h, cfg->w, cfg->c, &lut, (fn_placement){0, 0, 0}, out);
     } else
         snprintf(err, err_size, "%s: %s", path, reason);
     free(pixels);

@@ -113,7 +113,7 @@ static int take_positions(fn_loader *ld, fn_batch *b, int have, int n)
                                       sizeof ld->reasons[k]);
         if (!ld->pixels[k])
             continue;
-        fn_image_compose(ld->pixels[k], cfg->h, cfg->w, cfg->c, (const float(*)[256])ds->lut,
+        fn_image_compose(ld->pixels[k], cfg->h, cfg->w, cfg->c, &ds->lut,
                          placement_at(ld, first + k), b->input + s * image_floats);
         b->labels[s] = ds->scan.labels[file];
         b->index[s] = file;
