@@ -1,0 +1,49 @@
+/*
+ * ckpt.h - a network's checkpoints as safetensors files.
+ *
+ *   FILE                 every tensor of fn_network.tensors under torchvision's
+ *                        name and shape (num_batches_tracked as I64 = steps
+ *                        trained), nothing else, so torchvision's
+ *                        load_state_dict(strict=True) takes it as is; training
+ *                        state in __metadata__
+ *   FILE.optim (sibling) the optimizer's slots, "<tensor>.<slot>" (torch's state
+ *                        names), with the same "id" in its metadata as FILE
+ *
+ * "model.safetensors" has the sibling "model.optim.safetensors".  The sibling
+ * is written before FILE, each atomically, so FILE is always a complete
+ * checkpoint; a pair whose ids differ is refused for resuming.
+ */
+#ifndef FN_CKPT_H
+#define FN_CKPT_H
+
+#include <stdio.h>
+
+#include "model.h"
+#include "optim.h"
+#include "safetensors.h"
+
+/* path with tag before its extension: ("a/m.safetensors", "best") -> "a/m.best.safetensors";
+   a path without an extension gets ".tag". */
+void fn_ckpt_sibling(const char *path, const char *tag, char *out, size_t size);
+
+/* Writes the optimizer sibling (when opt is not NULL) and then path.  meta gets
+   a fresh "id" and is written into both. */
+int fn_ckpt_save(const char *path, fn_model *m, const fn_optim *opt, fn_st_meta *meta, char *err,
+                 size_t err_size);
+
+/* Loads every tensor; the file must hold exactly the network's tensors with
+   their shapes in F32 (I64 for num_batches_tracked).  Nothing is changed when
+   it does not.  meta (may be NULL) gets the file's metadata. */
+int fn_ckpt_load(const char *path, fn_model *m, fn_st_meta *meta, char *err, size_t err_size);
+
+/* Loads the optimizer state that belongs to the checkpoint at path whose
+   metadata is meta; sets opt->step. */
+int fn_ckpt_load_optim(const char *path, const fn_st_meta *meta, fn_model *m, fn_optim *opt,
+                       char *err, size_t err_size);
+
+/* Starts from another file's weights: loads each tensor whose name, shape and
+   dtype match, and reports each one skipped on report.  -1 when the file is
+   unreadable or not one tensor matched. */
+int fn_ckpt_init_from(const char *path, fn_model *m, FILE *report, char *err, size_t err_size);
+
+#endif
