@@ -68,7 +68,8 @@ static void forward_node(fn_writer *w, int i)
             sb_printf(b, "    %s(A + %ld, P + %ld, P + %ld, A + %ld);\n", fn, in,
                       pn->tensor_off[0], pn->tensor_off[1], out);
         else
-            sb_printf(b, "    %s(A + %ld, P + %ld, A + %ld);\n", fn, in, pn->tensor_off[0], out);
+            sb_printf(b, "    %s(A + %ld, P + %ld, NULL, A + %ld);\n", fn, in, pn->tensor_off[0],
+                      out);
         break;
     case OP_BN:
         kn_bn_fwd(e, nd, w->train, fn);
@@ -170,14 +171,16 @@ static void backward_node(fn_writer *w, int i)
     case OP_CONV:
         if (dx) {
             kn_conv_bwd_data(e, nd, !first, fn);
-            sb_printf(b, "    %s(A + %ld, P + %ld, A + %ld);\n", fn, dy, pn->tensor_off[0], din);
+            sb_printf(b, "    %s(A + %ld, P + %ld, A + %ld, A + %ld);\n", fn, dy,
+                      pn->tensor_off[0], e->p->workspace, din);
         }
         kn_conv_bwd_weights(e, nd, fn);
         if (nd->bias)
             sb_printf(b, "    %s(A + %ld, A + %ld, G + %ld, G + %ld);\n", fn, in, dy,
                       pn->tensor_off[1], pn->tensor_off[0]);
         else
-            sb_printf(b, "    %s(A + %ld, A + %ld, G + %ld);\n", fn, in, dy, pn->tensor_off[0]);
+            sb_printf(b, "    %s(A + %ld, A + %ld, NULL, G + %ld);\n", fn, in, dy,
+                      pn->tensor_off[0]);
         break;
     case OP_BN:
         kn_bn_bwd(e, nd, dx, !first, fn);
@@ -379,8 +382,11 @@ static void write_header(em_ctx *e, strbuf *out, const char *summary)
         sb_printf(out, " * %.*s\n", (int)len, line);
         line += len + (eol ? 1 : 0);
     }
-    sb_printf(out, " */\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n");
-    sb_printf(out, "#include \"flatnet.h\"\n\n");
+    sb_printf(out, " */\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n");
+    sb_printf(out, "#include <string.h>\n\n#include \"flatnet.h\"\n\n");
+    sb_printf(out, "/* %d floats: one vector of a channel block */\n", e->target->vlen);
+    sb_printf(out, "typedef float v%d __attribute__((vector_size(%d)));\n\n", e->target->vlen,
+              4 * e->target->vlen);
 }
 
 void em_program(const gr_graph *g, const pl_plan *p, const em_target *target, strbuf *out)

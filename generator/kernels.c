@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv.h"
 #include "emit.h"
 #include "template.h"
 
@@ -24,16 +25,12 @@ static const pl_node *plan_of(const em_ctx *e, const gr_node *nd)
 }
 
 /* Appends the kernel from `section` unless one of that name is already defined. */
+static int is_new_kernel(em_ctx *e, const char *name);
+
 static void define(em_ctx *e, const char *name, const char *section, tpl_vars *v)
 {
-    for (int i = 0; i < e->n_defined; i++)
-        if (!strcmp(e->defined[i], name))
-            return;
-    if (e->n_defined == e->cap_defined) {
-        e->cap_defined = e->cap_defined ? 2 * e->cap_defined : 64;
-        e->defined = realloc(e->defined, (size_t)e->cap_defined * sizeof *e->defined);
-    }
-    e->defined[e->n_defined++] = strdup(name);
+    if (!is_new_kernel(e, name))
+        return;
     tpl_set(v, "FN", "%s", name);
     tpl_render(&e->kernels, section, v);
     sb_printf(&e->kernels, "\n");
@@ -103,36 +100,39 @@ static void conv_name(em_ctx *e, const gr_node *nd, const char *pass, char *name
              in->out.c, nd->out.c, in->out.h, in->out.w, nd->out.n, pass);
 }
 
-static void conv_vars(em_ctx *e, const gr_node *nd, tpl_vars *v, const char *what)
+/* Records kernel `name` as defined; 0 if it already was. */
+static int is_new_kernel(em_ctx *e, const char *name)
 {
-    set_common(e, nd, v, what);
-    set_window(e, nd, v);
-    tpl_set_int(v, "BIAS", nd->bias);
+    for (int i = 0; i < e->n_defined; i++)
+        if (!strcmp(e->defined[i], name))
+            return 0;
+    if (e->n_defined == e->cap_defined) {
+        e->cap_defined = e->cap_defined ? 2 * e->cap_defined : 64;
+        e->defined = realloc(e->defined, (size_t)e->cap_defined * sizeof *e->defined);
+    }
+    e->defined[e->n_defined++] = strdup(name);
+    return 1;
 }
 
 void kn_conv_fwd(em_ctx *e, const gr_node *nd, char *name)
 {
-    tpl_vars v = {0};
-    conv_vars(e, nd, &v, "forward");
     conv_name(e, nd, "fwd", name);
-    define(e, name, "conv_fwd", &v);
+    if (is_new_kernel(e, name))
+        cv_forward(e, nd, name);
 }
 
 void kn_conv_bwd_data(em_ctx *e, const gr_node *nd, int accumulate, char *name)
 {
-    tpl_vars v = {0};
-    conv_vars(e, nd, &v, "backward data");
-    set_assign(&v, accumulate);
     conv_name(e, nd, accumulate ? "bwd_data_acc" : "bwd_data", name);
-    define(e, name, "conv_bwd_data", &v);
+    if (is_new_kernel(e, name))
+        cv_backward_data(e, nd, accumulate, name);
 }
 
 void kn_conv_bwd_weights(em_ctx *e, const gr_node *nd, char *name)
 {
-    tpl_vars v = {0};
-    conv_vars(e, nd, &v, "backward weights");
     conv_name(e, nd, "bwd_weights", name);
-    define(e, name, "conv_bwd_weights", &v);
+    if (is_new_kernel(e, name))
+        cv_backward_weights(e, nd, name);
 }
 
 void kn_maxpool_fwd(em_ctx *e, const gr_node *nd, char *name)

@@ -312,7 +312,12 @@ int pl_build(const gr_graph *g, int vlen, int input_grad, pl_plan *p, char *err,
     plan_grads(g, p);
     plan_train(g, p);
     plan_eval(g, p);
-    p->arena_floats = p->train_floats > p->eval_floats ? p->train_floats : p->eval_floats;
+    p->workspace = p->train_floats > p->eval_floats ? p->train_floats : p->eval_floats;
+    long scratch = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == OP_CONV && p->nodes[i].tensor_size[0] > scratch)
+            scratch = p->nodes[i].tensor_size[0];
+    p->arena_floats = p->workspace + align_up(scratch);
     return 0;
 }
 

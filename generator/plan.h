@@ -39,6 +39,8 @@ typedef struct {
     long arena_floats;   /* max of the two timelines */
     long train_floats;
     long eval_floats;
+    long workspace;      /* arena offset of scratch used inside one kernel call
+                            (transposed weights of backward data), after both */
     int input_grad;      /* backward also produces d(loss)/d(input) */
 } pl_plan;
 

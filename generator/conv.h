@@ -1,0 +1,15 @@
+/* conv.h - register-blocked convolution kernels (see conv.c). */
+#ifndef CONV_H
+#define CONV_H
+
+#include "emit.h"
+
+/* Each defines the layer function `name` and its micro-kernels.
+   forward:          name(in, w, bias, out)            bias may be NULL
+   backward data:    name(dout, w, w_t, din)           w_t: workspace for the transposed weights
+   backward weights: name(in, dout, dbias, dw)         dbias may be NULL */
+void cv_forward(em_ctx *e, const gr_node *nd, const char *name);
+void cv_backward_data(em_ctx *e, const gr_node *nd, int accumulate, const char *name);
+void cv_backward_weights(em_ctx *e, const gr_node *nd, const char *name);
+
+#endif
