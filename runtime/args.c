@@ -64,7 +64,7 @@ static int choice_index(const char *choices, const char *value)
 
 int fn_args_parse_list(const char *s, fn_arg_list *list, char *err, size_t err_size)
 {
-    list->n = 0;
+    memset(list, 0, sizeof *list);
     const char *p = s;
     for (;;) {
         char item[64];

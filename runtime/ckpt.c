@@ -70,6 +70,7 @@ static void describe(const fn_tensor *t, const char *name, fn_st_tensor *out)
     out->bytes = (size_t)t->count * 4;
 }
 
+/* Writes the optimizer sibling's temporary file. */
 static int save_optim(const char *path, fn_model *m, const fn_optim *opt, const fn_st_meta *meta,
                       char *err, size_t err_size)
 {
@@ -96,7 +97,7 @@ static int save_optim(const char *path, fn_model *m, const fn_optim *opt, const 
     fn_st_meta_set(&om, "id", fn_st_meta_get(meta, "id"));
     fn_st_meta_set(&om, "optimizer", fn_optim_name(opt->cfg.kind));
     fn_st_meta_setf(&om, "step", "%ld", opt->step);
-    int rc = fn_st_write(path, tensors, n, fill_optim, &ctx, &om, err, err_size);
+    int rc = fn_st_write_temp(path, tensors, n, fill_optim, &ctx, &om, err, err_size);
     fn_st_meta_free(&om);
     for (int i = 0; i < n; i++)
         free(names[i]);
@@ -110,23 +111,33 @@ static int save_optim(const char *path, fn_model *m, const fn_optim *opt, const 
 int fn_ckpt_save(const char *path, fn_model *m, const fn_optim *opt, fn_st_meta *meta, char *err,
                  size_t err_size)
 {
-    char id[32];
+    char id[32], sibling[4096];
     new_id(id, sizeof id);
     fn_st_meta_set(meta, "id", id);
-    if (opt) {
-        char sibling[4096];
-        fn_ckpt_sibling(path, "optim", sibling, sizeof sibling);
-        if (save_optim(sibling, m, opt, meta, err, err_size) != 0)
-            return -1;
-    }
+    fn_ckpt_sibling(path, "optim", sibling, sizeof sibling);
+    if (opt && save_optim(sibling, m, opt, meta, err, err_size) != 0)
+        return -1;
     const fn_network *net = m->net;
     fn_st_tensor *tensors = calloc((size_t)net->n_tensors, sizeof *tensors);
     for (int t = 0; t < net->n_tensors; t++)
         describe(&net->tensors[t], net->tensors[t].name, &tensors[t]);
     save_ctx ctx = {.m = m, .step = m->step};
-    int rc = fn_st_write(path, tensors, net->n_tensors, fill_weights, &ctx, meta, err, err_size);
+    int rc = fn_st_write_temp(path, tensors, net->n_tensors, fill_weights, &ctx, meta, err,
+                              err_size);
     free(tensors);
-    return rc;
+    if (rc != 0) {
+        if (opt)
+            fn_st_discard(sibling);
+        return -1;
+    }
+    /* Both files are complete on disk: swap them in, sibling first, back to
+       back, so that only a crash between two renames can pair a new
+       optimizer state with the old weights (and resuming then refuses it). */
+    if (opt && fn_st_commit(sibling, err, err_size) != 0) {
+        fn_st_discard(path);
+        return -1;
+    }
+    return fn_st_commit(path, err, err_size);
 }
 
 /* ---- loading ---- */

@@ -9,9 +9,11 @@
  *   FILE.optim (sibling) the optimizer's slots, "<tensor>.<slot>" (torch's state
  *                        names), with the same "id" in its metadata as FILE
  *
- * "model.safetensors" has the sibling "model.optim.safetensors".  The sibling
- * is written before FILE, each atomically, so FILE is always a complete
- * checkpoint; a pair whose ids differ is refused for resuming.
+ * "model.safetensors" has the sibling "model.optim.safetensors".  Both are
+ * written to temporary files first (fsynced), then renamed into place, the
+ * sibling first: FILE is always a complete checkpoint, and a crash leaves the
+ * old pair, the new pair, or (between the two renames) a pair whose ids
+ * differ, which resuming refuses.
  */
 #ifndef FN_CKPT_H
 #define FN_CKPT_H

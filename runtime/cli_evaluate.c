@@ -57,7 +57,7 @@ int fn_cli_evaluate(const fn_network *net, int argc, char **argv)
     char err[4096];
     fn_dataset *ds = fn_data_open(v.data, &cfg, err, sizeof err);
     if (!ds) {
-        fprintf(stderr, "evaluate: %s\n", err);
+        fprintf(stderr, "evaluate: --data: %s\n", err);
         fn_weights_close(&w);
         return 1;
     }

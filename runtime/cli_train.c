@@ -139,11 +139,6 @@ static int check_flags(const fn_network *net, fn_command *cmd, train_flags *v, f
         fprintf(stderr, "train: --data DIR is required (see train --help)\n");
         return -1;
     }
-    if (v->resume && v->init) {
-        fprintf(stderr, "train: --resume and --init exclude each other: --resume continues a "
-                "run, --init starts a new one from weights\n");
-        return -1;
-    }
     if (v->optimizer != FN_OPTIM_SGD &&
         (fn_args_find(cmd, "--momentum")->given || fn_args_find(cmd, "--nesterov")->given)) {
         fprintf(stderr, "train: --momentum and --nesterov apply to --optimizer sgd only\n");
@@ -196,7 +191,7 @@ int fn_cli_train(const fn_network *net, int argc, char **argv)
                  "validation images (default: DIR/../valid when --data ends in train)"),
          FN_PERSIST},
         {FN_FLAG("--epochs", FN_ARG_INT, &v.epochs, "N", "train until N epochs are done (default 10)"),
-         FN_BETWEEN(1, 1e6), FN_PERSIST},
+         FN_BETWEEN(1, 100000), FN_PERSIST},
         {FN_FLAG("--batches", FN_ARG_INT, &v.batches, "N", "at most N steps an epoch (default: all)"),
          FN_AT_LEAST(1), FN_PERSIST},
         {FN_FLAG("--optimizer", FN_ARG_CHOICE, &v.optimizer, FN_OPTIM_CHOICES,
@@ -263,6 +258,11 @@ int fn_cli_train(const fn_network *net, int argc, char **argv)
     if (rc >= 0)
         return rc;
 
+    if (v.resume && v.init) {
+        fprintf(stderr, "train: --resume and --init exclude each other: --resume continues a "
+                "run, --init starts a new one from weights\n");
+        return 2;
+    }
     fn_st_meta resume_meta = {0};
     if (v.resume) {
         fn_st_file f;

@@ -412,8 +412,17 @@ static void sync_dir(const char *path)
     free(copy);
 }
 
-int fn_st_write(const char *path, const fn_st_tensor *tensors, int n, fn_st_fill fill, void *ctx,
-                const fn_st_meta *meta, char *err, size_t err_size)
+/* path + ".tmp": the temporary file a write goes to before its rename. */
+static char *temp_name(const char *path)
+{
+    size_t size = strlen(path) + 5;
+    char *tmp = malloc(size);
+    snprintf(tmp, size, "%s.tmp", path);
+    return tmp;
+}
+
+int fn_st_write_temp(const char *path, const fn_st_tensor *tensors, int n, fn_st_fill fill,
+                     void *ctx, const fn_st_meta *meta, char *err, size_t err_size)
 {
     size_t header_len;
     char *header = build_header(tensors, n, meta, &header_len);
@@ -421,13 +430,12 @@ int fn_st_write(const char *path, const fn_st_tensor *tensors, int n, fn_st_fill
         snprintf(err, err_size, "%s: out of memory building the header", path);
         return -1;
     }
-    size_t tmp_size = strlen(path) + 8;
-    char *tmp = malloc(tmp_size);
-    snprintf(tmp, tmp_size, "%s.tmp", path);
-    int rc = -1;
+    char *tmp = temp_name(path);
+    int rc = 0;
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         snprintf(err, err_size, "cannot write %s: %s", tmp, strerror(errno));
+        rc = -1;
     } else {
         int failed = write_all(f, tensors, n, fill, ctx, header, header_len);
         int saved_errno = errno;
@@ -435,19 +443,43 @@ int fn_st_write(const char *path, const fn_st_tensor *tensors, int n, fn_st_fill
             failed = 1;
             saved_errno = errno;
         }
-        if (failed)
+        if (failed) {
             snprintf(err, err_size, "cannot write %s: %s (%s is left as it was)", tmp,
                      strerror(saved_errno), path);
-        else if (rename(tmp, path) != 0)
-            snprintf(err, err_size, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        else
-            rc = 0;
-        if (rc != 0)
             unlink(tmp);
-        else
-            sync_dir(path);
+            rc = -1;
+        }
     }
     free(tmp);
     free(header);
     return rc;
+}
+
+int fn_st_commit(const char *path, char *err, size_t err_size)
+{
+    char *tmp = temp_name(path);
+    int rc = rename(tmp, path);
+    if (rc != 0) {
+        snprintf(err, err_size, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        unlink(tmp);
+    } else {
+        sync_dir(path);
+    }
+    free(tmp);
+    return rc == 0 ? 0 : -1;
+}
+
+void fn_st_discard(const char *path)
+{
+    char *tmp = temp_name(path);
+    unlink(tmp);
+    free(tmp);
+}
+
+int fn_st_write(const char *path, const fn_st_tensor *tensors, int n, fn_st_fill fill, void *ctx,
+                const fn_st_meta *meta, char *err, size_t err_size)
+{
+    if (fn_st_write_temp(path, tensors, n, fill, ctx, meta, err, err_size) != 0)
+        return -1;
+    return fn_st_commit(path, err, err_size);
 }

@@ -71,4 +71,13 @@ typedef const void *(*fn_st_fill)(void *ctx, int index);
 int fn_st_write(const char *path, const fn_st_tensor *tensors, int n, fn_st_fill fill, void *ctx,
                 const fn_st_meta *meta, char *err, size_t err_size);
 
+/* fn_st_write in two halves, for files that must change together: write
+   every temporary file (path.tmp, fsynced), then commit each (rename), so
+   the renames follow each other closely.  A failed write leaves no
+   temporary file; fn_st_discard drops one that will not be committed. */
+int fn_st_write_temp(const char *path, const fn_st_tensor *tensors, int n, fn_st_fill fill,
+                     void *ctx, const fn_st_meta *meta, char *err, size_t err_size);
+int fn_st_commit(const char *path, char *err, size_t err_size);
+void fn_st_discard(const char *path);
+
 #endif

@@ -54,12 +54,12 @@ typedef struct {
 
 /* ---- setting up ---- */
 
-static fn_dataset *open_dataset(const char *dir, const fn_train_options *o)
+static fn_dataset *open_dataset(const char *flag, const char *dir, const fn_train_options *o)
 {
     char err[1024];
     fn_dataset *ds = fn_data_open(dir, &o->data_cfg, err, sizeof err);
     if (!ds)
-        fprintf(stderr, "train: %s\n", err);
+        fprintf(stderr, "train: %s: %s\n", flag, err);
     return ds;
 }
 
@@ -67,7 +67,7 @@ static int open_data(trainer *t)
 {
     const fn_network *net = t->net;
     const fn_train_options *o = t->o;
-    if (!(t->train = open_dataset(o->data, o)))
+    if (!(t->train = open_dataset("--data", o->data, o)))
         return -1;
     if (fn_data_n_classes(t->train) != net->classes) {
         fprintf(stderr, "train: --data %s has %d classes, %s was generated for %d "
@@ -85,7 +85,7 @@ static int open_data(trainer *t)
         t->steps_per_epoch = o->max_steps;
     if (!o->valid)
         return 0;
-    if (!(t->valid = open_dataset(o->valid, o)))
+    if (!(t->valid = open_dataset("--valid", o->valid, o)))
         return -1;
     char err[2048];
     char **names = calloc((size_t)net->classes, sizeof *names);
@@ -164,7 +164,8 @@ static int setup_model(trainer *t)
         if (fn_ckpt_load(o->resume, &t->model, NULL, err, sizeof err) != 0 ||
             fn_ckpt_load_optim(o->resume, o->resume_meta, &t->model, &t->optim, err,
                                sizeof err) != 0) {
-            fprintf(stderr, "train: --resume %s\n", err);
+            fprintf(stderr, "train: --resume %s\n(--init %s starts a new run from its weights)\n",
+                    err, o->resume);
             return -1;
         }
         if (restore_position(t) != 0)
