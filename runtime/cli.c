@@ -99,7 +99,10 @@ void fn_cli_meta_normalisation(const fn_st_meta *meta, fn_data_config *cfg, int 
         if (!value || fn_args_parse_list(value, &list, err, sizeof err) != 0 ||
             list.n != channels)
             continue;
-        for (int c = 0; c < channels; c++)
+        int usable = 1; /* a std of zero would divide by zero: keep the default */
+        for (int c = 0; c < channels && k == 1; c++)
+            usable = usable && list.v[c] > 0;
+        for (int c = 0; c < channels && usable; c++)
             dst[k][c] = (float)list.v[c];
     }
 }

@@ -73,6 +73,35 @@ double fn_metrics_accuracy(const fn_metrics *m)
     return m->seen ? (double)m->correct / m->seen : NAN;
 }
 
+/* Past this many classes a matrix is unreadable: list the worst pairs instead. */
+#define MATRIX_MAX_CLASSES 30
+#define CONFUSED_PAIRS 10
+
+static void print_confused_pairs(const fn_metrics *m, const char *const *class_names, FILE *f)
+{
+    long n = (long)m->classes * m->classes, shown[CONFUSED_PAIRS];
+    int k = 0;
+    fprintf(f, "\n%d classes: the confusion matrix is too large to print; the most frequent "
+            "mistakes:\n", m->classes);
+    for (; k < CONFUSED_PAIRS; k++) { /* repeated selection: k is small */
+        long best = -1;
+        for (long i = 0; i < n; i++) {
+            int taken = i / m->classes == i % m->classes || m->confusion[i] == 0;
+            for (int j = 0; j < k && !taken; j++)
+                taken = shown[j] == i;
+            if (!taken && (best < 0 || m->confusion[i] > m->confusion[best]))
+                best = i;
+        }
+        if (best < 0)
+            break;
+        shown[k] = best;
+        fprintf(f, "  %6ld  %s taken for %s\n", m->confusion[best],
+                class_names[best / m->classes], class_names[best % m->classes]);
+    }
+    if (k == 0)
+        fprintf(f, "  none\n");
+}
+
 void fn_metrics_print(const fn_metrics *m, const char *const *class_names, FILE *f)
 {
     int width = 5; /* the widest class name, for aligned columns */
@@ -88,6 +117,10 @@ void fn_metrics_print(const fn_metrics *m, const char *const *class_names, FILE 
             fprintf(f, "%-*s  %8ld  %7.2f%%\n", width, class_names[c], total, 100.0 * right / total);
         else
             fprintf(f, "%-*s  %8ld  %8s\n", width, class_names[c], total, "-");
+    }
+    if (m->classes > MATRIX_MAX_CLASSES) {
+        print_confused_pairs(m, class_names, f);
+        return;
     }
     fprintf(f, "\nconfusion matrix (rows: true class, columns: predicted)\n%-*s", width, "");
     for (int p = 0; p < m->classes; p++)

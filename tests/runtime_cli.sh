@@ -152,9 +152,13 @@ checks=$((checks + 1))
     fail "--log: expected a header and 2 rows, got: $(cat "$W/log.csv")"
 no_temp_files "train"
 
+# every test image counts once, though the last batch is padded
+n_test=$(find "$W/ds/test" -name '*.png' | wc -l)
 run "evaluate" 0 "$NET" evaluate --data "$W/ds/test" --weights "$M" &&
-    expect "evaluate" "accuracy" && expect "evaluate" "confusion matrix" &&
-    expect "evaluate" "triangle"
+    expect "evaluate" "evaluate: $W/ds/test, $n_test images" && expect "evaluate" "accuracy" &&
+    expect "evaluate" "confusion matrix" && expect "evaluate" "triangle"
+checks=$((checks + 1))
+[ $((n_test % 4)) != 0 ] || fail "evaluate: pick a test set that is not a whole number of batches"
 mkdir -p "$W/other/circle" "$W/other/hexagon"
 cp "$W/src/circle/"*.png "$W/other/circle/"
 cp "$W/src/square/"*.png "$W/other/hexagon/"
@@ -257,6 +261,24 @@ run "file-size limit" 1 bash -c "ulimit -f 64; exec \"$NET\" train --resume \"$D
 same "file-size limit: checkpoint" "$D" "$W/killed.before"
 same "file-size limit: optimizer state" "$W/killed.optim.safetensors" "$W/killed.optim.before"
 no_temp_files "file-size limit"
+
+# ---- a full disk for real (a small tmpfs), where mounting is allowed ----
+mkdir -p "$W/full"
+if mount -t tmpfs -o size=2m tmpfs "$W/full" 2>/dev/null; then
+    F=$W/full/model.safetensors
+    run "tmpfs: first checkpoint" 0 "$NET" train --data "$W/src" --epochs 1 --batches 1 --save "$F"
+    cp "$F" "$W/full.before"
+    cp "$W/full/model.optim.safetensors" "$W/full.optim.before"
+    run "tmpfs: disk full" 1 "$NET" train --resume "$F" --epochs 2 &&
+        expect "tmpfs: disk full" "No space left on device" &&
+        expect "tmpfs: disk full" "is left as it was"
+    same "tmpfs: checkpoint" "$F" "$W/full.before"
+    same "tmpfs: optimizer state" "$W/full/model.optim.safetensors" "$W/full.optim.before"
+    no_temp_files "tmpfs: disk full"
+    umount "$W/full"
+else
+    echo "runtime_cli: the tmpfs disk-full check is skipped (mounting needs root); the file-size limit above covers it"
+fi
 
 # ---- a NaN loss stops training; the last checkpoint stays as it was ----
 # lr x wd overflows: the first step makes the weights infinite, the second loss NaN

@@ -318,6 +318,33 @@ static void metrics_from_logits(void **state)
     fn_metrics_free(&m);
 }
 
+/* Many classes: the worst confusions instead of an unreadable matrix. */
+static void metrics_print_many_classes(void **state)
+{
+    (void)state;
+    enum { K = 40 };
+    fn_metrics m;
+    assert_int_equal(fn_metrics_init(&m, K), 0);
+    char *names[K];
+    for (int c = 0; c < K; c++)
+        assert_true(asprintf(&names[c], "class%02d", c) > 0);
+    m.confusion[7 * K + 3] = 5; /* class07 predicted as class03, five times */
+    m.confusion[2 * K + 9] = 2;
+    m.confusion[4 * K + 4] = 9;
+    FILE *f = tmpfile();
+    fn_metrics_print(&m, (const char *const *)names, f);
+    char text[8192];
+    rewind(f);
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    assert_contains(text, "40 classes: the confusion matrix is too large");
+    assert_contains(text, "5  class07 taken for class03\n       2  class02 taken for class09\n");
+    assert_null(strstr(text, "class04 taken for class04"));
+    for (int c = 0; c < K; c++)
+        free(names[c]);
+    fn_metrics_free(&m);
+}
+
 /* ---- safetensors files ---- */
 
 static const float sample_a[6] = {1, 2, 3, 4, 5, 6};
@@ -706,6 +733,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(optim_keeps_padding_zero),
         cmocka_unit_test(schedule_values),
         cmocka_unit_test(metrics_from_logits),
+        cmocka_unit_test(metrics_print_many_classes),
         cmocka_unit_test(st_round_trip),
         cmocka_unit_test(st_reader_rejects_bad_files),
         cmocka_unit_test(st_write_failure_leaves_nothing),
