@@ -233,16 +233,18 @@ void fn_args_help(const fn_command *cmd, FILE *f)
 int fn_args_parse(fn_command *cmd, int argc, char **argv, char **positional, int max_positional,
                   int *n_positional)
 {
-    int n_pos = 0;
+    int n_pos = 0, flags_done = 0;
     for (int i = 0; i < argc; i++) {
         char *word = argv[i];
-        if (strcmp(word, "-h") == 0 || strcmp(word, "--help") == 0) {
+        if (!flags_done && strcmp(word, "--") == 0) { /* the rest are positional */
+            flags_done = 1;
+            continue;
+        }
+        if (!flags_done && (strcmp(word, "-h") == 0 || strcmp(word, "--help") == 0)) {
             fn_args_help(cmd, stdout);
             return 1;
         }
-        if (word[0] != '-' || word[1] == '\0' || strcmp(word, "--") == 0) {
-            if (strcmp(word, "--") == 0 && ++i >= argc)
-                break;
+        if (flags_done || word[0] != '-' || word[1] == '\0') {
             if (!cmd->positional || n_pos >= max_positional) {
                 fprintf(stderr, "%s: unexpected argument '%s' (see %s --help)\n", cmd->command,
                         argv[i], cmd->command);

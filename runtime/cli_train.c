@@ -1,6 +1,7 @@
 /* cli_train.c - `train`: flags, their checks, resume's remembered flags, then fn_train. */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <float.h>
 #include <libgen.h>
 #include <limits.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ckpt.h"
 #include "cli.h"
@@ -106,6 +108,18 @@ static int parse_augment(const char *spec, int in_h, int in_w, fn_data_config *c
     }
     free(copy);
     return rc;
+}
+
+/* Files are written at the end of the first epoch: find out now that they cannot be. */
+static int check_writable(const char *flag, const char *path)
+{
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", path);
+    const char *dir = dirname(copy);
+    if (access(dir, W_OK) == 0)
+        return 0;
+    fprintf(stderr, "train: %s %s: cannot write in %s: %s\n", flag, path, dir, strerror(errno));
+    return -1;
 }
 
 static int is_dir(const char *path)
@@ -293,6 +307,10 @@ int fn_cli_train(const fn_network *net, int argc, char **argv)
     if (!o.valid && (o.valid = default_valid(v.data)))
         printf("validating on %s (beside --data; --valid DIR chooses another)\n", o.valid);
     o.save = v.save ? v.save : v.resume ? v.resume : default_save;
+    if (check_writable("--save", o.save) != 0 || (v.log && check_writable("--log", v.log) != 0)) {
+        fn_st_meta_free(&resume_meta);
+        return 2;
+    }
     o.resume = v.resume;
     o.init = v.init;
     o.log = v.log;

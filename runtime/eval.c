@@ -18,7 +18,7 @@ void fn_eval_pass(fn_model *m, fn_dataset *ds, const int *label_map, fn_metrics 
     int steps = (fn_data_size(ds) + net->batch - 1) / net->batch, step = 0, n;
     long images = 0;
     if (progress_label)
-        fn_progress_start(&progress, stdout, progress_label, steps);
+        fn_progress_start(&progress, stdout, progress_label, 0, steps);
     while ((n = fn_loader_next(ld, b->input, b->labels, NULL)) > 0) {
         if (label_map)
             for (int i = 0; i < n; i++)

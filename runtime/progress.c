@@ -17,12 +17,13 @@ double fn_now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-void fn_progress_start(fn_progress *p, FILE *out, const char *label, int total)
+void fn_progress_start(fn_progress *p, FILE *out, const char *label, int first, int total)
 {
     memset(p, 0, sizeof *p);
     p->out = out;
     p->tty = isatty(fileno(out));
     snprintf(p->label, sizeof p->label, "%s", label);
+    p->first = first;
     p->total = total;
     p->start = p->last_draw = fn_now();
 }
@@ -44,8 +45,8 @@ void fn_progress_update(fn_progress *p, int step, long images, double loss, doub
     p->last_draw = now;
     double rate = elapsed > 0 ? images / elapsed : 0;
     char eta[32] = "?", metrics[64] = "";
-    if (step > 0 && p->total > step)
-        format_eta(elapsed / step * (p->total - step), eta, sizeof eta);
+    if (step > p->first && p->total > step)
+        format_eta(elapsed / (step - p->first) * (p->total - step), eta, sizeof eta);
     else if (step >= p->total)
         snprintf(eta, sizeof eta, "0:00");
     if (loss >= 0)

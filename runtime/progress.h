@@ -11,14 +11,14 @@ typedef struct {
     FILE *out;
     int tty;
     char label[64];   /* "epoch 3/10", "valid" */
-    int total;        /* steps expected in the pass */
+    int first, total; /* the step this run starts at (a resumed epoch), steps in the pass */
     double start, last_draw;
     int drawn;        /* a bar is on the current line */
 } fn_progress;
 
 double fn_now(void); /* seconds, monotonic */
 
-void fn_progress_start(fn_progress *p, FILE *out, const char *label, int total);
+void fn_progress_start(fn_progress *p, FILE *out, const char *label, int first, int total);
 /* After `step` steps and `images` images; loss < 0 leaves loss and accuracy out. */
 void fn_progress_update(fn_progress *p, int step, long images, double loss, double accuracy);
 /* Clears the bar, so the caller's summary line takes its place. */

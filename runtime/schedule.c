@@ -19,6 +19,12 @@ static double epoch_rate(const fn_schedule *s, int epoch)
     }
 }
 
+const char *fn_schedule_name(int kind)
+{
+    static const char *const names[] = {"constant", "step", "cosine"};
+    return names[kind];
+}
+
 double fn_schedule_lr(const fn_schedule *s, int epoch, int step, int steps_per_epoch)
 {
     double rate = epoch_rate(s, epoch);

@@ -25,5 +25,6 @@ typedef struct {
 } fn_schedule;
 
 double fn_schedule_lr(const fn_schedule *s, int epoch, int step, int steps_per_epoch);
+const char *fn_schedule_name(int kind);
 
 #endif

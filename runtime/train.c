@@ -17,13 +17,13 @@
 #include "model.h"
 #include "progress.h"
 
-static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupted; /* the signal that asked to stop, or 0 */
 
 static void on_interrupt(int sig)
 {
     static const char msg[] = "\ninterrupted: finishing this step, then saving a checkpoint "
                               "(interrupt again to quit without saving)\n";
-    interrupted = 1;
+    interrupted = sig;
     signal(sig, SIG_DFL); /* a second Ctrl-C ends the process at once */
     if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
         /* nothing to do about it in a signal handler */
@@ -296,7 +296,7 @@ static int train_epoch(trainer *t, double *seconds, long *images)
     char label[64];
     snprintf(label, sizeof label, "epoch %d/%d", t->epoch + 1, o->epochs);
     fn_progress progress;
-    fn_progress_start(&progress, stdout, label, t->steps_per_epoch);
+    fn_progress_start(&progress, stdout, label, t->epoch_step, t->steps_per_epoch);
     int rc = 0, first_step = t->epoch_step;
     while (!interrupted && t->epoch_step < t->steps_per_epoch &&
            fn_loader_next(ld, b->input, b->labels, NULL) == net->batch) {
@@ -406,7 +406,7 @@ static void print_plan(trainer *t)
     else
         printf("valid: none (--valid DIR to validate each epoch and keep the best model)\n");
     printf("optimizer %s, lr %g, schedule %s", fn_optim_name(o->optim.kind), o->schedule.lr,
-           (const char *[]){"constant", "step", "cosine"}[o->schedule.kind]);
+           fn_schedule_name(o->schedule.kind));
     if (o->schedule.warmup)
         printf(", warm-up %d epochs", o->schedule.warmup);
     printf("; saving to %s%s%s\n", o->save, t->valid ? ", best model to " : "",
@@ -462,7 +462,7 @@ int fn_train(const fn_network *net, const fn_train_options *o)
             }
             fprintf(stderr, "train: interrupted at epoch %d, step %d: saved %s; continue with "
                     "--resume %s\n", t.epoch + 1, t.epoch_step, o->save, o->save);
-            status = 130;
+            status = 128 + interrupted;
             break;
         }
         if (finish_epoch(&t, seconds, images) != 0) {
@@ -473,7 +473,7 @@ int fn_train(const fn_network *net, const fn_train_options *o)
         if (interrupted) {
             fprintf(stderr, "train: interrupted after epoch %d: saved %s; continue with "
                     "--resume %s\n", t.epoch, o->save, o->save);
-            status = 130;
+            status = 128 + interrupted;
             break;
         }
     }

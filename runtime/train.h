@@ -33,8 +33,8 @@ typedef struct {
     const char *args_json;     /* the flags to remember in checkpoints */
 } fn_train_options;
 
-/* Runs training; returns the process exit status (0, 1 on error, 130 when
-   interrupted after saving). */
+/* Runs training; returns the process exit status: 0, 1 on an error, 128 +
+   the signal (130 for SIGINT, 143 for SIGTERM) when interrupted after saving. */
 int fn_train(const fn_network *net, const fn_train_options *o);
 
 #endif

@@ -103,6 +103,8 @@ for bad in "--lr -1|--lr must be > 0 (got -1)" \
            "--mean 0.5,0.5|--mean: 2 values, the network's input has 3 channels" \
            "--std 0|--std: each value must be > 0 (got 0)" \
            "--resume a --init b|--resume and --init exclude each other" \
+           "--save $W/nodir/m.safetensors|--save $W/nodir/m.safetensors: cannot write in $W/nodir" \
+           "--log $W/nodir/log.csv|--log $W/nodir/log.csv: cannot write in $W/nodir" \
            "--lr|--lr needs a value"; do
     args=${bad%%|*}
     message=${bad#*|}
@@ -219,6 +221,15 @@ same_tensors "resume to epoch 3" "$A" "$B"
 same_tensors "resume: optimizer state" "$W/straight.optim.safetensors" "$W/resumed.optim.safetensors"
 checks=$((checks + 1))
 [ "$(wc -l <"$W/resumed.csv")" = 4 ] || fail "resume: --log remembered and appended: $(cat "$W/resumed.csv")"
+# the same with Adam (its step count), a cosine schedule and warm-up
+adam=(--data "$W/src" --optimizer adam --schedule cosine --warmup 1 --seed 9 --batches 4)
+run "adam straight" 0 "$NET" train "${adam[@]}" --epochs 3 --save "$W/adam_a.safetensors"
+run "adam first epoch" 0 "$NET" train "${adam[@]}" --epochs 1 --save "$W/adam_b.safetensors"
+run "adam resume" 0 "$NET" train --resume "$W/adam_b.safetensors" --epochs 3
+same_tensors "adam resume" "$W/adam_a.safetensors" "$W/adam_b.safetensors"
+same_tensors "adam resume: optimizer state" "$W/adam_a.optim.safetensors" "$W/adam_b.optim.safetensors"
+run "resume with another optimizer" 1 "$NET" train --resume "$W/adam_b.safetensors" --epochs 4 \
+    --optimizer sgd && expect "resume with another optimizer" "holds the state of optimizer adam, this run uses sgd"
 run "resume past the end" 1 "$NET" train --resume "$B" && expect "resume past the end" "has done 3 epochs already"
 
 # ---- Ctrl-C mid-epoch saves; resuming from it is still bitwise ----
@@ -245,8 +256,7 @@ FLATNET_TEST_DELAY_MS=700 "$NET" train --resume "$D" --epochs 2 >"$W/out" 2>&1 &
 pid=$!
 checks=$((checks + 1))
 wait_for "$D.tmp" || fail "SIGKILL: the checkpoint write never started"
-kill -KILL $pid
-wait $pid 2>/dev/null
+{ kill -KILL $pid && wait $pid; } 2>/dev/null # (quietly: bash reports the kill)
 same "SIGKILL: checkpoint" "$D" "$W/killed.before"
 same "SIGKILL: optimizer state" "$W/killed.optim.safetensors" "$W/killed.optim.before"
 run "SIGKILL: still loads" 0 "$NET" evaluate --data "$W/ds/test" --weights "$D"
