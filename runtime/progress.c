@@ -3,19 +3,13 @@
 #include "progress.h"
 
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 #define BAR_WIDTH 24
 #define TTY_REDRAW_S 0.1    /* redraw the bar at most this often */
 #define PLAIN_EVERY_S 30.0  /* a plain line at most this often */
-
-double fn_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 void fn_progress_start(fn_progress *p, FILE *out, const char *label, int first, int total)
 {

@@ -16,8 +16,6 @@ typedef struct {
     int drawn;        /* a bar is on the current line */
 } fn_progress;
 
-double fn_now(void); /* seconds, monotonic */
-
 void fn_progress_start(fn_progress *p, FILE *out, const char *label, int first, int total);
 /* After `step` steps and `images` images; loss < 0 leaves loss and accuracy out. */
 void fn_progress_update(fn_progress *p, int step, long images, double loss, double accuracy);

@@ -14,8 +14,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors.c writes tensors in host order, which must be little-endian"
@@ -368,17 +369,6 @@ static char *build_header(const fn_st_tensor *tensors, int n, const fn_st_meta *
     return out;
 }
 
-/* A test hook: FLATNET_TEST_DELAY_MS makes the writer pause halfway through
-   its temporary file, so that a test can kill the process mid-write. */
-static void test_delay(void)
-{
-    const char *ms = getenv("FLATNET_TEST_DELAY_MS");
-    if (ms && atol(ms) > 0) {
-        struct timespec ts = {atol(ms) / 1000, atol(ms) % 1000 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-}
-
 static int write_all(FILE *f, const fn_st_tensor *tensors, int n, fn_st_fill fill, void *ctx,
                      const char *header, size_t header_len)
 {
@@ -389,7 +379,7 @@ static int write_all(FILE *f, const fn_st_tensor *tensors, int n, fn_st_fill fil
         if (i == n / 2) {
             if (fflush(f) != 0)
                 return -1;
-            test_delay();
+            fn_test_delay(); /* lets tests kill a write halfway */
         }
         const void *bytes = fill(ctx, i);
         if (tensors[i].bytes && fwrite(bytes, 1, tensors[i].bytes, f) != tensors[i].bytes)

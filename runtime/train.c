@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "clock.h"
 #include "eval.h"
 #include "metrics.h"
 #include "model.h"
@@ -242,15 +242,6 @@ static void say_what_is_kept(trainer *t)
 
 /* ---- the loop ---- */
 
-static void test_delay(void)
-{
-    const char *ms = getenv("FLATNET_TEST_DELAY_MS"); /* see safetensors.c */
-    if (ms && atol(ms) > 0) {
-        struct timespec ts = {atol(ms) / 1000, atol(ms) % 1000 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-}
-
 static int count_correct(const float *logits, const int32_t *labels, int n, int classes)
 {
     int correct = 0;
@@ -305,7 +296,7 @@ static int train_epoch(trainer *t, double *seconds, long *images)
         fn_progress_update(&progress, t->epoch_step,
                            (long)(t->epoch_step - first_step) * net->batch,
                            t->loss_sum / t->seen, (double)t->correct / t->seen);
-        test_delay();
+        fn_test_delay();
     }
     *seconds = fn_now() - progress.start;
     *images = (long)(t->epoch_step - first_step) * net->batch;
