@@ -216,8 +216,12 @@ void fn_args_help(const fn_command *cmd, FILE *f)
             snprintf(left, sizeof left, "%s", a->name);
         else
             snprintf(left, sizeof left, "%s %s", a->name, a->metavar ? a->metavar : "X");
-        /* Help text may hold several lines: indent the continuation. */
-        fprintf(f, "  %-22s ", left);
+        /* A long flag gets its help on the next line; help text may hold
+           several lines: indent the continuations. */
+        if (strlen(left) > 22)
+            fprintf(f, "  %s\n  %-22s ", left, "");
+        else
+            fprintf(f, "  %-22s ", left);
         for (const char *p = a->help; *p; p++) {
             fputc(*p, f);
             if (*p == '\n' && p[1])
