@@ -78,7 +78,11 @@ int fn_cli_evaluate(const fn_network *net, int argc, char **argv)
         fprintf(stderr, "evaluate: --data %s: no image decoded\n", v.data);
         rc = 1;
     } else {
-        printf("evaluate: %s, %ld images, weights %s\n", v.data, metrics.seen, v.weights);
+        const char *epoch = fn_st_meta_get(&w.meta, "epoch");
+        printf("evaluate: %s, %ld images, weights %s", v.data, metrics.seen, v.weights);
+        if (epoch)
+            printf(" (after epoch %s)", epoch);
+        printf("\n");
         printf("loss %.4f  accuracy %.2f%% (%ld of %ld)\n\n", fn_metrics_loss(&metrics),
                100 * fn_metrics_accuracy(&metrics), metrics.correct, metrics.seen);
         fn_metrics_print(&metrics, (const char *const *)w.class_names, stdout);
