@@ -126,7 +126,9 @@ static void write_forward(em_ctx *e, strbuf *out, int train)
               "reads" : "evaluation: running statistics");
     sb_printf(out, "static float forward_%s(fn_buffers *b)\n{\n", train ? "train" : "eval");
     sb_printf(out, "    float *const A = b->arena;\n    const float *const P = b->params;\n");
-    sb_printf(out, "    %sfloat *const S = b->state;\n    float loss;\n\n", train ? "" : "const ");
+    if (strstr(body.data, "S + "))
+        sb_printf(out, "    %sfloat *const S = b->state;\n", train ? "" : "const ");
+    sb_printf(out, "    float loss;\n\n");
     sb_append(out, body.data, body.len);
     sb_printf(out, "    return loss;\n}\n\n");
     sb_free(&body);
@@ -279,22 +281,21 @@ static void write_tensors(em_ctx *e, strbuf *tensors, strbuf *places, int *first
                       ten->shape[1], ten->shape[2], ten->shape[3], ten->count,
                       init_name(ten->init), ten->fan, i);
             const char *layout = "LAYOUT_VEC";
-            int d[4] = {ten->shape[0], 0, 0, 0}, blocked = 0;
+            int d[4] = {ten->shape[0], 0, 0, 0};
             if (ten->kind == FN_BATCH_COUNT)
                 layout = "LAYOUT_NONE";
             else if (nd->op == OP_CONV && ten->ndim == 4)
                 layout = "LAYOUT_CONV", memcpy(d, ten->shape, sizeof d);
             else if (nd->op == OP_FC && ten->ndim == 2) {
                 const gr_node *in = &g->nodes[nd->in[0]];
-                blocked = pnode(e, nd->in[0])->blocked;
                 layout = "LAYOUT_FC";
-                d[1] = blocked ? in->out.c : ten->shape[1];
-                d[2] = blocked ? in->out.h : 1;
-                d[3] = blocked ? in->out.w : 1;
+                d[1] = in->out.c;
+                d[2] = in->out.h;
+                d[3] = in->out.w;
             }
-            sb_printf(places, "    {%ld, %s, %d, %d, %d, %d, %d}, /* %s.%s */\n",
+            sb_printf(places, "    {%ld, %s, %d, %d, %d, %d}, /* %s.%s */\n",
                       pnode(e, i)->tensor_off[k] < 0 ? 0 : pnode(e, i)->tensor_off[k], layout,
-                      d[0], d[1], d[2], d[3], blocked, nd->name, ten->suffix);
+                      d[0], d[1], d[2], d[3], nd->name, ten->suffix);
         }
     }
     sb_printf(tensors, "};\n\n");

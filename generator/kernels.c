@@ -275,6 +275,7 @@ static void fc_vars(em_ctx *e, const gr_node *nd, tpl_vars *v, const char *what,
     set_common(e, nd, v, what);
     tpl_set_int(v, "IN", in_floats);
     tpl_set_int(v, "OUT", nd->out.c);
+    tpl_set_int(v, "OUT_PAD", plan_of(e, nd)->c_pad);
     snprintf(name, KN_NAME, "fc_%ldto%d_n%d_%s", in_floats, nd->out.c, nd->out.n, pass);
 }
 

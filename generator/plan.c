@@ -145,8 +145,7 @@ static void plan_layouts(const gr_graph *g, pl_plan *p)
     for (int i = 0; i < g->n_nodes; i++) {
         const gr_node *nd = &g->nodes[i];
         pl_node *pn = &p->nodes[i];
-        pn->blocked = nd->op != OP_FC && nd->op != OP_LOSS;
-        pn->c_pad = pn->blocked ? round_up(nd->out.c, p->vlen) : nd->out.c;
+        pn->c_pad = round_up(nd->out.c, p->vlen);
         pn->size = nd->op == OP_LOSS ? 0 : (long)nd->out.n * pn->c_pad * nd->out.h * nd->out.w;
         for (int k = 0; k < 2; k++)
             if (nd->in[k] >= 0)

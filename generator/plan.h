@@ -1,8 +1,8 @@
 /*
  * plan.h - layouts and the static memory plan.
  *
- * Activations live in a blocked layout [n][c / vlen][h][w][vlen] (channels
- * padded with zeros to a multiple of vlen); fc outputs are plain [n][c].
+ * Every activation lives in a blocked layout [n][c / vlen][h][w][vlen]
+ * (channels padded with zeros to a multiple of vlen; fc outputs are 1x1).
  * Weights, gradients and optimizer slots share one parameter layout; BN
  * running statistics live in a state region.  Activations, their gradients and
  * scratch share one arena, placed by liveness on two timelines: training
@@ -14,8 +14,7 @@
 #include "graph.h"
 
 typedef struct {
-    int blocked;         /* [n][cb][h][w][vlen], else plain [n][c] */
-    int c_pad;           /* channels rounded up to vlen (plain: c) */
+    int c_pad;           /* channels rounded up to vlen */
     long size;           /* floats of the value, and of its gradient */
     int needs_grad;      /* backward computes d(loss)/d(this output) */
     int consumers;       /* nodes reading this output */

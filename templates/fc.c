@@ -1,4 +1,5 @@
-/* fc.c - fully connected layer on a flattened input: x[n][i], i < ${IN} floats per image. */
+/* fc.c - fully connected layer on a flattened input x[n][i], i < ${IN} floats
+   per image; its output is [n][${OUT_PAD}] (1x1 blocked), padding lanes zero. */
 
 //@@ fc_fwd
 /* ${TITLE}
@@ -8,11 +9,11 @@ static void ${FN}(const float *restrict x, const float *restrict w,
 {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < ${N}; n++)
-        for (int o = 0; o < ${OUT}; o++) {
+        for (int o = 0; o < ${OUT_PAD}; o++) {
             float acc = 0.0f;
-            for (int i = 0; i < ${IN}; i++)
+            for (int i = 0; i < ${IN} && o < ${OUT}; i++)
                 acc += w[(long)o * ${IN} + i] * x[(long)n * ${IN} + i];
-            y[n * ${OUT} + o] = acc + bias[o];
+            y[n * ${OUT_PAD} + o] = o < ${OUT} ? acc + bias[o] : 0.0f;
         }
 }
 
@@ -26,7 +27,7 @@ static void ${FN}(const float *restrict dy, const float *restrict w, float *rest
         for (int i = 0; i < ${IN}; i++) {
             float acc = 0.0f;
             for (int o = 0; o < ${OUT}; o++)
-                acc += w[(long)o * ${IN} + i] * dy[n * ${OUT} + o];
+                acc += w[(long)o * ${IN} + i] * dy[n * ${OUT_PAD} + o];
             dx[(long)n * ${IN} + i] ${ASSIGN} acc;
         }
 }
@@ -41,12 +42,12 @@ static void ${FN}(const float *restrict x, const float *restrict dy,
     for (int o = 0; o < ${OUT}; o++) {
         float sum = 0.0f;
         for (int n = 0; n < ${N}; n++)
-            sum += dy[n * ${OUT} + o];
+            sum += dy[n * ${OUT_PAD} + o];
         dbias[o] = sum;
         for (int i = 0; i < ${IN}; i++) {
             float acc = 0.0f;
             for (int n = 0; n < ${N}; n++)
-                acc += dy[n * ${OUT} + o] * x[(long)n * ${IN} + i];
+                acc += dy[n * ${OUT_PAD} + o] * x[(long)n * ${IN} + i];
             dw[(long)o * ${IN} + i] = acc;
         }
     }

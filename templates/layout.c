@@ -33,15 +33,14 @@ static void ${FN}(const float *restrict din, float *restrict nhwc)
 /* Where each tensor of fn_net.tensors lives, and how its canonical PyTorch
    shape maps onto our layout:
      LAYOUT_CONV  [k][c][r][s] -> [k / V][c / V][r][s][V c][V k]
-     LAYOUT_FC    [o][c*h*w]   -> [o][c / V][h][w][V] (a blocked input) or [o][i]
+     LAYOUT_FC    [o][c*h*w]   -> [o][c / V][h][w][V], the layout of its input
      LAYOUT_VEC   [c]          -> [c] padded to a multiple of V */
 enum { LAYOUT_NONE, LAYOUT_CONV, LAYOUT_FC, LAYOUT_VEC };
 
 typedef struct {
     long offset;     /* floats into its region */
     int layout;
-    int d0, d1, d2, d3; /* conv: k c r s; fc: o c h w (blocked) or o i 1 1 (plain); vec: c */
-    int blocked;     /* fc: its input is blocked */
+    int d0, d1, d2, d3; /* conv: k c r s; fc: o, and c h w of its input; vec: c */
 } tensor_place;
 
 //@@ pack
@@ -56,7 +55,7 @@ static long internal_index(const tensor_place *tp, long e)
         int c_blocks = (tp->d1 + V - 1) / V;
         return ((((long)(k / V) * c_blocks + c / V) * tp->d2 + r) * tp->d3 + s) * V * V + (c % V) * V + k % V;
     }
-    if (tp->layout == LAYOUT_FC && tp->blocked) {
+    if (tp->layout == LAYOUT_FC) {
         long hw = (long)tp->d2 * tp->d3, per_o = (long)tp->d1 * hw;
         int o = (int)(e / per_o);
         long i = e % per_o;
@@ -65,7 +64,7 @@ static long internal_index(const tensor_place *tp, long e)
         int c_blocks = (tp->d1 + V - 1) / V;
         return (long)o * c_blocks * V * hw + ((long)(c / V) * hw + pix) * V + c % V;
     }
-    return e; /* plain fc weight, per-channel vector: same order, padding at the end */
+    return e; /* a per-channel vector: the same order, padding at the end */
 }
 
 static void pack(int t, const float *canonical, float *region)

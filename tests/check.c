@@ -56,8 +56,7 @@ void chk_fail(chk_ctx *ck, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (!ck->quiet)
-        print_error("FAIL %s: %s\n", ck->label, msg);
+    print_error("FAIL %s: %s\n", ck->label, msg);
     ck->failures++;
 }
 

@@ -324,27 +324,6 @@ static double gen_loss(void *ctx)
     return g->net->forward(&g->b, FN_TRAIN);
 }
 
-/* ---------------------------------------------------------- known bugs */
-
-/* Cases that fail because of a bug outside the tests, and the bug.  They run
-   like every case; their failure is reported loudly as expected, and their
-   passing fails (the bug is fixed: remove the entry). */
-static const struct {
-    const char *name, *bug;
-} known_bugs[] = {
-    {"fc_relu_fc", "generator/plan.c gives every op but fc the blocked layout "
-                   "[n][c/V][h][w][V], and no op converts an fc output [n][c] to it: "
-                   "relu, bn, add, conv and maxpool after an fc read it wrongly"},
-};
-
-static const char *known_bug(const char *name)
-{
-    for (size_t i = 0; i < sizeof known_bugs / sizeof *known_bugs; i++)
-        if (!strcmp(known_bugs[i].name, name))
-            return known_bugs[i].bug;
-    return NULL;
-}
-
 /* ---------------------------------------------------------- the tests */
 
 static ref_net *reference_of(const fn_network *net, const ops_values *v)
@@ -554,8 +533,6 @@ static void test_generated(void **state)
     const fn_network *net = *state;
     chk_ctx ck = {.failures = 0};
     snprintf(ck.label, sizeof ck.label, "%s %s", net->name, net->target);
-    const char *bug = known_bug(net->name);
-    ck.quiet = bug && !chk_verbose;
     uint64_t stream = case_stream(net->name);
     gen_run g;
     gen_init(&g, net, stream);
@@ -589,13 +566,7 @@ static void test_generated(void **state)
     free(state_before);
     ref_free(r);
     gen_free(&g);
-    if (bug && ck.failures)
-        print_message("EXPECTED FAILURE of %s (%d checks fail; OPS_VERBOSE=1 shows them): "
-                      "KNOWN BUG, %s\n", ck.label, ck.failures, bug);
-    else if (bug)
-        fail_msg("%s passes: the bug it is listed for is fixed (%s); remove it from known_bugs "
-                 "in tests/test_ops.c", ck.label, bug);
-    else if (ck.failures)
+    if (ck.failures)
         fail_msg("%s: %d checks failed (above)", ck.label, ck.failures);
 }
 
