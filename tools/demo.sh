@@ -7,9 +7,9 @@ NET=resnet18                 # networks/$NET.lua
 INPUT=48x48x3                # images are resized to this (HxWxC)
 BATCH=16
 WIDTH=16                     # channels of the stem and of layer1
-PER_CLASS=200                # images per class (circle, square, triangle)
+PER_CLASS=300                # images per class (circle, square, triangle)
 EPOCHS=6
-LR=0.05
+LR=0.02
 DIR=build/demo
 
 rm -rf "$DIR"

@@ -42,17 +42,17 @@ static void draw(uint8_t *img, int size, int kind, fn_rng *rng)
     uint8_t bg[3], fg[3];
     for (int c = 0; c < 3; c++) {
         bg[c] = (uint8_t)fn_rng_below(rng, 256);
-        /* keep the shape visible: its colour differs from the background */
-        fg[c] = (uint8_t)((bg[c] + 64 + fn_rng_below(rng, 128)) % 256);
+        /* keep the shape visible: its colour is far from the background's */
+        fg[c] = (uint8_t)((bg[c] + 96 + fn_rng_below(rng, 64)) % 256);
     }
-    double r = size * (0.18 + 0.17 * fn_rng_uniform(rng));
+    double r = size * (0.25 + 0.2 * fn_rng_uniform(rng));
     double cx = r + (size - 2 * r) * fn_rng_uniform(rng);
     double cy = r + (size - 2 * r) * fn_rng_uniform(rng);
     for (int y = 0; y < size; y++)
         for (int x = 0; x < size; x++) {
             const uint8_t *col = inside(kind, x + 0.5, y + 0.5, cx, cy, r) ? fg : bg;
             for (int c = 0; c < 3; c++) {
-                int noise = (int)fn_rng_below(rng, 41) - 20;
+                int noise = (int)fn_rng_below(rng, 21) - 10;
                 int v = col[c] + noise;
                 img[(y * size + x) * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
             }
