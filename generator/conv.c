@@ -61,9 +61,7 @@ static conv_shape shape_of(const em_ctx *e, const gr_node *nd)
         nd->kh, nd->kw, nd->stride, nd->pad_t, nd->pad_l,
         in->out.c < v ? in->out.c : v,
     };
-    int flat = s.kh == 1 && s.kw == 1 && s.stride == 1 && !nd->pad_t && !nd->pad_l &&
-               !nd->pad_b && !nd->pad_r;
-    if (flat) {
+    if (gr_conv_flat(nd)) {
         s.in_w *= s.in_h;
         s.out_w *= s.out_h;
         s.in_h = s.out_h = 1;
@@ -173,7 +171,7 @@ static void choose_row_tile(const row_pass *rp, const regs *rg, int *p_out, int 
 /* The micro-kernel of tile t: accumulates P x Q output vectors over every
    input block and kernel row, then stores (or adds) them. */
 static void emit_row_kernel(em_ctx *e, const row_pass *rp, const tile *t, int q, int bias,
-                            int accumulate, const char *name)
+                            int accumulate, int sums, const char *name)
 {
     regs rg = regs_of(e);
     strbuf *k = &e->kernels;
@@ -182,7 +180,8 @@ static void emit_row_kernel(em_ctx *e, const row_pass *rp, const tile *t, int q,
     sb_printf(k, "/* %d pixels from column %d x %d vectors of %d channels */\n", t->p, t->col0, q, v);
     sb_printf(k, "static inline __attribute__((always_inline)) void %s(\n", name);
     sb_printf(k, "    const float *restrict in, const float *restrict w, const float *restrict bias,\n");
-    sb_printf(k, "    float *restrict out, int row, int col0)\n{\n");
+    sb_printf(k, "    float *restrict out, %sint row, int col0)\n{\n",
+              sums ? "float *restrict part, " : "");
     for (int j = 0; j < q; j++)
         if (bias)
             sb_printf(k, "    const %s bias%d = *(const %s *)(bias + %d);\n", vec, j, vec, j * v);
@@ -252,6 +251,20 @@ static void emit_row_kernel(em_ctx *e, const row_pass *rp, const tile *t, int q,
         for (int j = 0; j < q; j++)
             sb_printf(k, "    *(%s *)(out + %ld) %s a%d_%d;\n", vec, j * out_block + i * v,
                       accumulate ? "+=" : "=", i, j);
+    if (sums) {
+        /* the row's channel sums and sums of squares, for BN's batch statistics */
+        sb_printf(k, "    if (part) {\n");
+        for (int j = 0; j < q; j++) {
+            sb_printf(k, "        *(%s *)(part + %d) +=", vec, j * v);
+            for (int i = 0; i < t->p; i++)
+                sb_printf(k, "%s a%d_%d", i ? " +" : "", i, j);
+            sb_printf(k, ";\n        *(%s *)(part + %d) +=", vec, rp->out_blocks * v + j * v);
+            for (int i = 0; i < t->p; i++)
+                sb_printf(k, "%s a%d_%d * a%d_%d", i ? " +" : "", i, j, i, j);
+            sb_printf(k, ";\n");
+        }
+        sb_printf(k, "    }\n");
+    }
     sb_printf(k, "}\n\n");
 }
 
@@ -265,7 +278,7 @@ typedef struct {
 } row_pass_io;
 
 /* The micro-kernels of a row pass and the layer function calling them. */
-static void emit_row_pass(em_ctx *e, const row_pass *rp, int bias, int accumulate,
+static void emit_row_pass(em_ctx *e, const row_pass *rp, int bias, int accumulate, int sums,
                           const char *name, const char *title, const row_pass_io *io)
 {
     regs rg = regs_of(e);
@@ -285,7 +298,7 @@ static void emit_row_pass(em_ctx *e, const row_pass *rp, int bias, int accumulat
         if (kernel[i] < 0) {
             kernel[i] = n_kernels++;
             snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
-            emit_row_kernel(e, rp, &tiles[i], q, bias, accumulate, kname);
+            emit_row_kernel(e, rp, &tiles[i], q, bias, accumulate, sums, kname);
         }
     }
     strbuf *k = &e->kernels;
@@ -299,6 +312,15 @@ static void emit_row_pass(em_ctx *e, const row_pass *rp, int bias, int accumulat
     sb_printf(k, "                const float *x = %s;\n", io->in);
     sb_printf(k, "                const float *wt = %s;\n", io->w);
     sb_printf(k, "                float *y = %s + (long)row * %d;\n", io->out, rp->out_w * v);
+    if (sums) {
+        sb_printf(k, "                float *sums = part ? part + ((long)n * %d + row) * %d + ob * %d "
+                  ": NULL;\n", rp->out_h, 2 * rp->out_blocks * v, v);
+        sb_printf(k, "                if (sums) {\n");
+        sb_printf(k, "                    memset(sums, 0, %d * sizeof(float));\n", q * v);
+        sb_printf(k, "                    memset(sums + %d, 0, %d * sizeof(float));\n",
+                  rp->out_blocks * v, q * v);
+        sb_printf(k, "                }\n");
+    }
     char bias_arg[32];
     snprintf(bias_arg, sizeof bias_arg, bias ? "bias + ob * %d" : "NULL", v);
     for (int i = 0; i < n_tiles;) {
@@ -306,13 +328,14 @@ static void emit_row_pass(em_ctx *e, const row_pass *rp, int bias, int accumulat
         while (j + 1 < n_tiles && kernel[j + 1] == kernel[i])
             j++;
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
+        const char *sums_arg = sums ? "sums, " : "";
         if (j == i)
-            sb_printf(k, "                %s(x, wt, %s, y + %d, row, %d);\n", kname, bias_arg,
-                      tiles[i].col0 * v, tiles[i].col0);
+            sb_printf(k, "                %s(x, wt, %s, y + %d, %srow, %d);\n", kname, bias_arg,
+                      tiles[i].col0 * v, sums_arg, tiles[i].col0);
         else
             sb_printf(k, "                for (int col = %d; col <= %d; col += %d)\n"
-                      "                    %s(x, wt, %s, y + col * %d, row, col);\n",
-                      tiles[i].col0, tiles[j].col0, p, kname, bias_arg, v);
+                      "                    %s(x, wt, %s, y + col * %d, %srow, col);\n",
+                      tiles[i].col0, tiles[j].col0, p, kname, bias_arg, v, sums_arg);
         i = j + 1;
     }
     sb_printf(k, "            }\n}\n\n");
@@ -341,14 +364,14 @@ void cv_forward(em_ctx *e, const gr_node *nd, const char *name)
                    s.in_blocks == 1 ? s.in_c_last : v, w_block};
     char sig[256], in[128], w[128], out[128], title[256];
     snprintf(sig, sizeof sig, "const float *restrict in, const float *restrict w,\n"
-             "        const float *restrict bias, float *restrict out");
+             "        const float *restrict bias, float *restrict out, float *restrict part");
     snprintf(in, sizeof in, "in + (long)n * %ld", (long)s.in_blocks * s.in_h * s.in_w * v);
     snprintf(w, sizeof w, "w + (long)ob * %ld", w_block);
     snprintf(out, sizeof out, "out + ((long)n * %d + ob) * %ld", s.out_blocks,
              (long)s.out_h * s.out_w * v);
     conv_title(e, nd, "forward", title, sizeof title);
     row_pass_io io = {sig, in, w, out, nd->bias ? "" : "    (void)bias;\n"};
-    emit_row_pass(e, &rp, nd->bias, 0, name, title, &io);
+    emit_row_pass(e, &rp, nd->bias, 0, 1, name, title, &io);
 }
 
 /* W [k/V][c/V][r][s][V c][V k] -> Wt [c/V][k/V][r][s][V k][V c], the weights of
@@ -399,7 +422,7 @@ void cv_backward_data(em_ctx *e, const gr_node *nd, int accumulate, const char *
     conv_title(e, nd, accumulate ? "backward data, added to din" : "backward data", title,
                sizeof title);
     row_pass_io io = {sig, in, w, out, prologue};
-    emit_row_pass(e, &rp, 0, accumulate, name, title, &io);
+    emit_row_pass(e, &rp, 0, accumulate, 0, name, title, &io);
 }
 
 /* ===================================================== backward weights */

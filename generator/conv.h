@@ -5,7 +5,9 @@
 #include "emit.h"
 
 /* Each defines the layer function `name` and its micro-kernels.
-   forward:          name(in, w, bias, out)            bias may be NULL
+   forward:          name(in, w, bias, out, part)      bias may be NULL; part, when not
+                     NULL, gets each output row's channel sums and sums of squares,
+                     [n][rows][2][channels], rows 1 when gr_conv_flat, else out_h
    backward data:    name(dout, w, w_t, din)           w_t: workspace for the transposed weights
    backward weights: name(in, dout, dbias, dw)         dbias may be NULL */
 void cv_forward(em_ctx *e, const gr_node *nd, const char *name);

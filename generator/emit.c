@@ -1,9 +1,6 @@
 /*
- * emit.c - the generated program: forward and backward as a list of kernel
- * calls with literal offsets, the tables of fn_network, and main().
- *
- * In the generated functions A is the arena, P the parameters, G their
- * gradients and S the BN running statistics (flatnet.h's fn_buffers).
+ * emit.c - the generated file: its header and summary, the kernels, the
+ * network's functions (steps.c), the tables of fn_network, and main().
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,238 +10,9 @@
 #include "flatnet.h"
 #include "template.h"
 
-typedef struct {
-    em_ctx *e;
-    strbuf *body;
-    int train;        /* forward: training (batch statistics) or evaluation */
-} fn_writer;
-
 static const pl_node *pnode(const em_ctx *e, int i)
 {
     return &e->p->nodes[i];
-}
-
-/* Arena offset of node i's output on the timeline being written. */
-static long value_at(const fn_writer *w, int i)
-{
-    return w->train ? pnode(w->e, i)->value : pnode(w->e, i)->eval_value;
-}
-
-static void layer_comment(const fn_writer *w, const gr_node *nd, const char *pass)
-{
-    char in[64] = "", out[64];
-    const gr_graph *g = w->e->g;
-    if (nd->in[0] >= 0) {
-        gr_shape s = g->nodes[nd->in[0]].out;
-        snprintf(in, sizeof in, "%dx%dx%dx%d -> ", s.n, s.c, s.h, s.w);
-    }
-    snprintf(out, sizeof out, "%dx%dx%dx%d", nd->out.n, nd->out.c, nd->out.h, nd->out.w);
-    double macs = gr_node_macs(g, nd);
-    sb_printf(w->body, "    /* %s  %s %s  %s%s", nd->name, gr_op_name(nd->op), pass, in, out);
-    if (macs)
-        sb_printf(w->body, "  %.1f MMAC/image", macs / 1e6);
-    sb_printf(w->body, "  (%s) */\n", nd->where);
-}
-
-/* ------------------------------------------------------------ forward */
-
-static void forward_node(fn_writer *w, int i)
-{
-    em_ctx *e = w->e;
-    const gr_node *nd = &e->g->nodes[i];
-    const pl_node *pn = pnode(e, i);
-    char fn[KN_NAME];
-    long out = value_at(w, i), in = nd->in[0] >= 0 ? value_at(w, nd->in[0]) : 0;
-    strbuf *b = w->body;
-    layer_comment(w, nd, "forward");
-    switch (nd->op) {
-    case OP_INPUT:
-        kn_input(e, nd, 0, fn);
-        sb_printf(b, "    %s(b->input, A + %ld);\n", fn, out);
-        break;
-    case OP_CONV:
-        kn_conv_fwd(e, nd, fn);
-        if (nd->bias)
-            sb_printf(b, "    %s(A + %ld, P + %ld, P + %ld, A + %ld);\n", fn, in,
-                      pn->tensor_off[0], pn->tensor_off[1], out);
-        else
-            sb_printf(b, "    %s(A + %ld, P + %ld, NULL, A + %ld);\n", fn, in, pn->tensor_off[0],
-                      out);
-        break;
-    case OP_BN:
-        kn_bn_fwd(e, nd, w->train, fn);
-        if (w->train)
-            sb_printf(b, "    %s(A + %ld, P + %ld, P + %ld, A + %ld, A + %ld, S + %ld, S + %ld, %g, %g);\n",
-                      fn, in, pn->tensor_off[0], pn->tensor_off[1], out, pn->saved,
-                      pn->tensor_off[2], pn->tensor_off[3], nd->eps, nd->momentum);
-        else
-            sb_printf(b, "    %s(A + %ld, P + %ld, P + %ld, A + %ld, S + %ld, S + %ld, %g);\n", fn,
-                      in, pn->tensor_off[0], pn->tensor_off[1], out, pn->tensor_off[2],
-                      pn->tensor_off[3], nd->eps);
-        break;
-    case OP_RELU:
-        kn_relu_fwd(e, nd, fn);
-        sb_printf(b, "    %s(A + %ld, A + %ld);\n", fn, in, out);
-        break;
-    case OP_MAXPOOL:
-        kn_maxpool_fwd(e, nd, fn);
-        sb_printf(b, "    %s(A + %ld, A + %ld);\n", fn, in, out);
-        break;
-    case OP_AVGPOOL:
-        kn_avgpool_fwd(e, nd, fn);
-        sb_printf(b, "    %s(A + %ld, A + %ld);\n", fn, in, out);
-        break;
-    case OP_ADD:
-        kn_add_fwd(e, nd, fn);
-        sb_printf(b, "    %s(A + %ld, A + %ld, A + %ld);\n", fn, in, value_at(w, nd->in[1]), out);
-        break;
-    case OP_FC:
-        kn_fc_fwd(e, nd, fn);
-        sb_printf(b, "    %s(A + %ld, P + %ld, P + %ld, A + %ld);\n", fn, in, pn->tensor_off[0],
-                  pn->tensor_off[1], out);
-        break;
-    case OP_LOSS:
-        kn_loss(e, nd, fn);
-        if (w->train)
-            sb_printf(b, "    loss = %s(A + %ld, b->labels, b->logits, A + %ld);\n", fn, in,
-                      pnode(e, nd->in[0])->grad);
-        else
-            sb_printf(b, "    loss = %s(A + %ld, b->labels, b->logits, NULL);\n", fn, in);
-        break;
-    default:
-        break;
-    }
-}
-
-static void write_forward(em_ctx *e, strbuf *out, int train)
-{
-    strbuf body = {0};
-    fn_writer w = {e, &body, train};
-    for (int i = 0; i < e->g->n_nodes; i++)
-        forward_node(&w, i);
-    sb_printf(out, "/* Forward, %s. */\n", train ? "training: batch statistics, keeps what backward "
-              "reads" : "evaluation: running statistics");
-    sb_printf(out, "static float forward_%s(fn_buffers *b)\n{\n", train ? "train" : "eval");
-    sb_printf(out, "    float *const A = b->arena;\n    const float *const P = b->params;\n");
-    if (strstr(body.data, "S + "))
-        sb_printf(out, "    %sfloat *const S = b->state;\n", train ? "" : "const ");
-    sb_printf(out, "    float loss;\n\n");
-    sb_append(out, body.data, body.len);
-    sb_printf(out, "    return loss;\n}\n\n");
-    sb_free(&body);
-}
-
-/* ----------------------------------------------------------- backward */
-
-/* Gradient of input k of node i: its offset and whether it is written first. */
-static long in_grad(const em_ctx *e, const gr_node *nd, int k, int *first)
-{
-    const pl_node *pn = pnode(e, (int)(nd - e->g->nodes));
-    *first = pn->grad_first[k];
-    return pnode(e, nd->in[k])->grad;
-}
-
-static int in_needs_grad(const em_ctx *e, const gr_node *nd, int k)
-{
-    return nd->in[k] >= 0 && pnode(e, nd->in[k])->needs_grad;
-}
-
-static void backward_node(fn_writer *w, int i)
-{
-    em_ctx *e = w->e;
-    const gr_node *nd = &e->g->nodes[i];
-    const pl_node *pn = pnode(e, i);
-    strbuf *b = w->body;
-    char fn[KN_NAME];
-    int first = 1, dx = in_needs_grad(e, nd, 0);
-    long in = nd->in[0] >= 0 ? pnode(e, nd->in[0])->value : 0;
-    long din = dx ? in_grad(e, nd, 0, &first) : -1;
-    long dy = pn->grad;
-    if (nd->op == OP_LOSS || !pn->needs_grad)
-        return; /* the loss wrote its gradient in forward */
-    if (nd->op == OP_INPUT && !e->p->input_grad)
-        return;
-    layer_comment(w, nd, "backward");
-    switch (nd->op) {
-    case OP_INPUT:
-        kn_input(e, nd, 1, fn);
-        sb_printf(b, "    %s(A + %ld, b->input_grad);\n", fn, dy);
-        break;
-    case OP_CONV:
-        if (dx) {
-            kn_conv_bwd_data(e, nd, !first, fn);
-            sb_printf(b, "    %s(A + %ld, P + %ld, A + %ld, A + %ld);\n", fn, dy,
-                      pn->tensor_off[0], e->p->workspace, din);
-        }
-        kn_conv_bwd_weights(e, nd, fn);
-        if (nd->bias)
-            sb_printf(b, "    %s(A + %ld, A + %ld, G + %ld, G + %ld);\n", fn, in, dy,
-                      pn->tensor_off[1], pn->tensor_off[0]);
-        else
-            sb_printf(b, "    %s(A + %ld, A + %ld, NULL, G + %ld);\n", fn, in, dy,
-                      pn->tensor_off[0]);
-        break;
-    case OP_BN:
-        kn_bn_bwd(e, nd, dx, !first, fn);
-        sb_printf(b, "    %s(A + %ld, A + %ld, P + %ld, A + %ld, ", fn, in, dy, pn->tensor_off[0],
-                  pn->saved);
-        if (dx)
-            sb_printf(b, "A + %ld, ", din);
-        sb_printf(b, "G + %ld, G + %ld);\n", pn->tensor_off[0], pn->tensor_off[1]);
-        break;
-    case OP_RELU:
-        kn_relu_bwd(e, nd, !first, fn);
-        sb_printf(b, "    %s(A + %ld, A + %ld, A + %ld);\n", fn, pn->value, dy, din);
-        break;
-    case OP_MAXPOOL:
-        kn_maxpool_bwd(e, nd, !first, fn);
-        sb_printf(b, "    %s(A + %ld, A + %ld, A + %ld);\n", fn, in, dy, din);
-        break;
-    case OP_AVGPOOL:
-        kn_avgpool_bwd(e, nd, !first, fn);
-        sb_printf(b, "    %s(A + %ld, A + %ld);\n", fn, dy, din);
-        break;
-    case OP_ADD:
-        for (int k = 0; k < 2; k++) {
-            if (!in_needs_grad(e, nd, k))
-                continue;
-            long target = in_grad(e, nd, k, &first);
-            if (pn->grad_alias[k]) {
-                sb_printf(b, "    /* input %d's gradient is this one (A + %ld): nothing to copy */\n",
-                          k + 1, target);
-                continue;
-            }
-            kn_grad_pass(e, nd, !first, fn);
-            sb_printf(b, "    %s(A + %ld, A + %ld);\n", fn, dy, target);
-        }
-        break;
-    case OP_FC:
-        if (dx) {
-            kn_fc_bwd_data(e, nd, !first, fn);
-            sb_printf(b, "    %s(A + %ld, P + %ld, A + %ld);\n", fn, dy, pn->tensor_off[0], din);
-        }
-        kn_fc_bwd_weights(e, nd, fn);
-        sb_printf(b, "    %s(A + %ld, A + %ld, G + %ld, G + %ld);\n", fn, in, dy, pn->tensor_off[0],
-                  pn->tensor_off[1]);
-        break;
-    default:
-        break;
-    }
-}
-
-static void write_backward(em_ctx *e, strbuf *out)
-{
-    strbuf body = {0};
-    fn_writer w = {e, &body, 1};
-    for (int i = e->g->n_nodes - 1; i >= 0; i--)
-        backward_node(&w, i);
-    sb_printf(out, "/* Backward, after forward_train: every gradient of P into G. */\n");
-    sb_printf(out, "static void backward(fn_buffers *b)\n{\n");
-    sb_printf(out, "    float *const A = b->arena;\n    const float *const P = b->params;\n");
-    sb_printf(out, "    float *const G = b->grads;\n\n");
-    sb_append(out, body.data, body.len);
-    sb_printf(out, "}\n\n");
-    sb_free(&body);
 }
 
 /* ------------------------------------------------------------- tables */
@@ -388,6 +156,11 @@ static void write_header(em_ctx *e, strbuf *out, const char *summary)
     sb_printf(out, "/* %d floats: one vector of a channel block */\n", e->target->vlen);
     sb_printf(out, "typedef float v%d __attribute__((vector_size(%d)));\n\n", e->target->vlen,
               4 * e->target->vlen);
+    tpl_vars none = {0};
+    tpl_render(out, "bn_finish", &none);
+    sb_printf(out, "\n");
+    tpl_render(out, "bn_scale_shift", &none);
+    sb_printf(out, "\n");
 }
 
 void em_program(const gr_graph *g, const pl_plan *p, const em_target *target, strbuf *out)
@@ -397,9 +170,7 @@ void em_program(const gr_graph *g, const pl_plan *p, const em_target *target, st
     int *first_tensor = calloc((size_t)g->n_nodes + 1, sizeof *first_tensor);
 
     em_summary(g, p, target->name, &summary);
-    write_forward(&e, &functions, 1);
-    write_forward(&e, &functions, 0);
-    write_backward(&e, &functions);
+    em_functions(&e, &functions);
     write_tensors(&e, &tensors, &places, first_tensor);
     write_layers(&e, &layers, first_tensor);
 

@@ -7,6 +7,7 @@
 #define EMIT_H
 
 #include "graph.h"
+#include "lower.h"
 #include "plan.h"
 #include "strbuf.h"
 
@@ -31,8 +32,13 @@ void kn_input(em_ctx *e, const gr_node *nd, int backward, char *name);
 void kn_conv_fwd(em_ctx *e, const gr_node *nd, char *name);
 void kn_conv_bwd_data(em_ctx *e, const gr_node *nd, int accumulate, char *name);
 void kn_conv_bwd_weights(em_ctx *e, const gr_node *nd, char *name);
-void kn_bn_fwd(em_ctx *e, const gr_node *nd, int train, char *name);
-void kn_bn_bwd(em_ctx *e, const gr_node *nd, int dx, int accumulate, char *name);
+/* BN statistics of bn node nd, from its conv's sums or from its input */
+void kn_bn_stats(em_ctx *e, const gr_node *nd, int from_partial, char *name);
+/* a fused group (lower.h): z = [relu](bn(y) [+ s | + bn2(y2)]) and its backward;
+   second: the backward writes the shortcut's or bn2's input gradient */
+void kn_bn_apply(em_ctx *e, const lw_group *grp, int train, char *name);
+void kn_bn_apply_bwd(em_ctx *e, const lw_group *grp, int dy, int acc_dy, int second,
+                     int acc_second, char *name);
 void kn_relu_fwd(em_ctx *e, const gr_node *nd, char *name);
 void kn_relu_bwd(em_ctx *e, const gr_node *nd, int accumulate, char *name);
 void kn_add_fwd(em_ctx *e, const gr_node *nd, char *name);
@@ -48,6 +54,9 @@ void kn_loss(em_ctx *e, const gr_node *nd, char *name);
 
 /* summary.c: the layer table of gen --summary, also the generated file's header. */
 void em_summary(const gr_graph *g, const pl_plan *p, const char *target, strbuf *out);
+
+/* steps.c: forward_train, forward_eval and backward */
+void em_functions(em_ctx *e, strbuf *out);
 
 /* emit.c */
 void em_program(const gr_graph *g, const pl_plan *p, const em_target *target, strbuf *out);

@@ -116,6 +116,12 @@ long gr_node_stats(const gr_graph *g, const gr_node *nd)
     return count_kind(g, nd, FN_RUNNING_MEAN, FN_RUNNING_VAR);
 }
 
+int gr_conv_flat(const gr_node *nd)
+{
+    return nd->op == OP_CONV && nd->kh == 1 && nd->kw == 1 && nd->stride == 1 && !nd->pad_t &&
+           !nd->pad_l && !nd->pad_b && !nd->pad_r;
+}
+
 double gr_node_macs(const gr_graph *g, const gr_node *nd)
 {
     if (nd->op == OP_CONV) {

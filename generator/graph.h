@@ -77,6 +77,9 @@ int gr_node_tensors(const gr_graph *g, const gr_node *nd, gr_tensor out[GR_MAX_T
 long gr_node_params(const gr_graph *g, const gr_node *nd);
 /* Non-learnable statistics (BN running mean and variance). */
 long gr_node_stats(const gr_graph *g, const gr_node *nd);
+/* A 1x1 stride-1 unpadded conv: its pixels are contiguous, so its kernels run
+   them as one long row. */
+int gr_conv_flat(const gr_node *nd);
 /* Forward multiply-accumulates per image (conv and fc). */
 double gr_node_macs(const gr_graph *g, const gr_node *nd);
 

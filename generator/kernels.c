@@ -172,30 +172,76 @@ static void set_planes(em_ctx *e, const gr_node *shape_of, tpl_vars *v)
     tpl_set_int(v, "M", (long)shape_of->out.n * shape_of->out.h * shape_of->out.w);
 }
 
-static void bn_name(const gr_node *nd, const char *pass, char *name)
+/* What a fused BN group computes, for comments: "relu(bn(y) + bn2(y2))". */
+static void group_formula(const lw_group *grp, char *buf, size_t size)
 {
-    snprintf(name, KN_NAME, "bn_%d_%dx%d_n%d_%s", nd->out.c, nd->out.h, nd->out.w, nd->out.n,
-             pass);
+    snprintf(buf, size, "%sbn(y)%s%s", grp->relu >= 0 ? "relu(" : "",
+             grp->bn2 >= 0 ? " + bn2(y2)" : grp->shortcut >= 0 ? " + s" : "",
+             grp->relu >= 0 ? ")" : "");
 }
 
-void kn_bn_fwd(em_ctx *e, const gr_node *nd, int train, char *name)
+/* "bn_64_56x56_n8" and the group's parts: "_s" a shortcut, "_bn2", "_relu". */
+static void group_name(const em_ctx *e, const lw_group *grp, char *name)
 {
-    tpl_vars v = {0};
-    set_common(e, nd, &v, train ? "training forward" : "evaluation forward");
-    set_planes(e, nd, &v);
-    bn_name(nd, train ? "train_fwd" : "eval_fwd", name);
-    define(e, name, train ? "bn_train_fwd" : "bn_eval_fwd", &v);
+    const gr_node *nd = &e->g->nodes[grp->bn];
+    snprintf(name, KN_NAME, "bn_%d_%dx%d_n%d%s%s", nd->out.c, nd->out.h, nd->out.w, nd->out.n,
+             grp->bn2 >= 0 ? "_bn2" : grp->shortcut >= 0 ? "_s" : "", grp->relu >= 0 ? "_relu" : "");
 }
 
-void kn_bn_bwd(em_ctx *e, const gr_node *nd, int dx, int accumulate, char *name)
+static void set_group(em_ctx *e, const lw_group *grp, tpl_vars *v, const char *what)
+{
+    const gr_node *nd = &e->g->nodes[grp->bn];
+    char formula[64];
+    group_formula(grp, formula, sizeof formula);
+    set_common(e, nd, v, what);
+    set_planes(e, nd, v);
+    tpl_set(v, "FORMULA", "%s", formula);
+    tpl_set_int(v, "SHORTCUT", grp->shortcut >= 0);
+    tpl_set_int(v, "BN2", grp->bn2 >= 0);
+    tpl_set_int(v, "RELU", grp->relu >= 0);
+}
+
+void kn_bn_stats(em_ctx *e, const gr_node *nd, int from_partial, char *name)
 {
     tpl_vars v = {0};
-    set_common(e, nd, &v, "backward");
+    set_common(e, nd, &v, from_partial ? "batch statistics from the conv's sums" :
+                                         "batch statistics");
     set_planes(e, nd, &v);
-    tpl_set_int(&v, "DX", dx);
-    set_assign(&v, accumulate);
-    bn_name(nd, !dx ? "bwd_params" : accumulate ? "bwd_acc" : "bwd", name);
-    define(e, name, "bn_bwd", &v);
+    const gr_node *conv = input_of(e, nd);
+    long rows = (long)conv->out.n * (gr_conv_flat(conv) ? 1 : conv->out.h);
+    tpl_set_int(&v, "ROWS", rows);
+    tpl_set_int(&v, "TWO_C_PAD", 2L * plan_of(e, nd)->c_pad);
+    snprintf(name, KN_NAME, "bn_%d_%dx%d_n%d_stats%s", nd->out.c, nd->out.h, nd->out.w, nd->out.n,
+             from_partial ? (gr_conv_flat(conv) ? "_from_plane_sums" : "_from_row_sums") : "");
+    define(e, name, from_partial ? "bn_stats_partial" : "bn_stats_direct", &v);
+}
+
+void kn_bn_apply(em_ctx *e, const lw_group *grp, int train, char *name)
+{
+    tpl_vars v = {0};
+    set_group(e, grp, &v, train ? "training forward" : "evaluation forward");
+    tpl_set_int(&v, "TRAIN", train);
+    group_name(e, grp, name);
+    strcat(name, train ? "_train" : "_eval");
+    define(e, name, "bn_apply", &v);
+}
+
+void kn_bn_apply_bwd(em_ctx *e, const lw_group *grp, int dy, int acc_dy, int second,
+                     int acc_second, char *name)
+{
+    tpl_vars v = {0};
+    set_group(e, grp, &v, "backward");
+    tpl_set_int(&v, "DY", dy);
+    tpl_set(&v, "ASSIGN", "%s", acc_dy ? "+=" : "=");
+    tpl_set(&v, "ASSIGN2", "%s", acc_second ? "+=" : "=");
+    tpl_set_int(&v, "SHORTCUT_GRAD", grp->shortcut >= 0 && second);
+    tpl_set(&v, "DS", "%s", grp->relu >= 0 ? "dz where z > 0, else 0" : "dz");
+    group_name(e, grp, name);
+    size_t len = strlen(name);
+    snprintf(name + len, KN_NAME - len, "_bwd%s%s%s", dy ? "" : "_params",
+             acc_dy ? "_acc" : "", grp->shortcut >= 0 && !second ? "_no_ds"
+                                  : acc_second ? "_acc2" : "");
+    define(e, name, "bn_apply_bwd", &v);
 }
 
 void kn_avgpool_fwd(em_ctx *e, const gr_node *nd, char *name)

@@ -1,10 +1,11 @@
 /*
  * plan.c - layouts, parameter offsets and the static arena plan.
  *
- * Every buffer (an output, its gradient, BN's saved statistics) gets a live
- * interval on a timeline of steps: forward of node i is step i, backward of
- * node i is step 2n-1-i.  Buffers whose intervals do not overlap may share
- * memory; a greedy first-fit over buffers sorted by size places them.
+ * Every value of the lowered program (an output, a gradient, BN's saved
+ * statistics, a conv's partial sums, scratch) lives from the first step that
+ * uses it to the last, on a timeline of steps.  Values whose intervals do not
+ * overlap may share memory; a greedy first-fit over values sorted by size
+ * places them.
  */
 #include "plan.h"
 
@@ -147,9 +148,6 @@ static void plan_layouts(const gr_graph *g, pl_plan *p)
         pl_node *pn = &p->nodes[i];
         pn->c_pad = round_up(nd->out.c, p->vlen);
         pn->size = nd->op == OP_LOSS ? 0 : (long)nd->out.n * pn->c_pad * nd->out.h * nd->out.w;
-        for (int k = 0; k < 2; k++)
-            if (nd->in[k] >= 0)
-                p->nodes[nd->in[k]].consumers++;
     }
 }
 
@@ -183,117 +181,66 @@ static void plan_tensors(const gr_graph *g, pl_plan *p)
     }
 }
 
-/* ---------------------------------------------------------- gradients */
-
-static int has_params(const gr_node *nd)
-{
-    return nd->op == OP_CONV || nd->op == OP_BN || nd->op == OP_FC;
-}
-
-static void plan_grads(const gr_graph *g, pl_plan *p)
-{
-    for (int i = 0; i < g->n_nodes; i++) {
-        const gr_node *nd = &g->nodes[i];
-        int wants = has_params(nd) || (nd->op == OP_INPUT && p->input_grad);
-        for (int k = 0; k < 2; k++)
-            if (nd->in[k] >= 0 && p->nodes[nd->in[k]].needs_grad)
-                wants = 1;
-        p->nodes[i].needs_grad = wants && nd->op != OP_LOSS;
-    }
-    /* Backward runs in reverse node order, so the last consumer writes first. */
-    char *written = calloc((size_t)g->n_nodes, 1);
-    for (int j = g->n_nodes - 1; j >= 0; j--) {
-        const gr_node *nd = &g->nodes[j];
-        for (int k = 0; k < 2; k++) {
-            int in = nd->in[k];
-            if (in < 0 || !p->nodes[in].needs_grad)
-                continue;
-            p->nodes[j].grad_first[k] = !written[in];
-            written[in] = 1;
-            p->nodes[j].grad_alias[k] = (nd->op == OP_ADD || nd->op == OP_RELU) &&
-                                        p->nodes[in].consumers == 1;
-        }
-    }
-    free(written);
-}
-
 /* ------------------------------------------------------------ arena */
 
-/* Does the backward of consumer node j read the value of its input? */
-static int backward_reads_input(const gr_node *nd, const pl_plan *p)
+/* Places the values the steps of `lists` use; writes offsets (or -1). */
+static long place(const pl_plan *p, const lw_list *const *lists, int n_lists, long *offset)
 {
-    switch (nd->op) {
-    case OP_CONV:
-    case OP_BN:
-    case OP_FC:
-        return 1;
-    case OP_MAXPOOL:
-        return p->nodes[nd->in[0]].needs_grad;
-    default:
-        return 0;
-    }
-}
-
-static void plan_train(const gr_graph *g, pl_plan *p)
-{
-    int n = g->n_nodes;
+    const lw_program *pr = &p->prog;
     interval_set s = {0};
-    int *value = malloc((size_t)n * sizeof *value), *grad = malloc((size_t)n * sizeof *grad);
-    int *saved = malloc((size_t)n * sizeof *saved);
-#define BWD(i) (2 * n - 1 - (i))
-    for (int i = 0; i < n; i++) {
-        const gr_node *nd = &g->nodes[i];
-        pl_node *pn = &p->nodes[i];
-        value[i] = pn->size ? iv_add(&s, pn->size, i, i) : -1;
-        grad[i] = pn->needs_grad ? iv_add(&s, pn->size, BWD(i), BWD(i)) : -1;
-        saved[i] = nd->op == OP_BN ? iv_add(&s, 2L * pn->c_pad, i, BWD(i)) : -1;
-        if (nd->op == OP_RELU && pn->needs_grad)
-            iv_extend(&s, value[i], i, BWD(i)); /* relu backward reads its output */
-        for (int k = 0; k < 2; k++) {
-            int in = nd->in[k];
-            if (in < 0)
-                continue;
-            iv_extend(&s, value[in], i, i);
-            if (backward_reads_input(nd, p))
-                iv_extend(&s, value[in], i, BWD(i));
-            if (p->nodes[in].needs_grad) {
-                /* the loss writes d(logits) in forward */
-                int written_at = nd->op == OP_LOSS ? i : BWD(i);
-                iv_extend(&s, grad[in], written_at, BWD(i));
-                if (pn->grad_alias[k])
-                    iv_merge(&s, grad[in], grad[i]);
+    int *buffer = malloc((size_t)pr->n_values * sizeof *buffer);
+    for (int v = 0; v < pr->n_values; v++)
+        buffer[v] = -1;
+    int step = 0;
+    for (int l = 0; l < n_lists; l++)
+        for (int i = 0; i < lists[l]->n; i++, step++) {
+            const lw_step *st = &lists[l]->steps[i];
+            int used[LW_MAX_IN + LW_MAX_OUT], n_used = 0;
+            for (int k = 0; k < LW_MAX_IN; k++)
+                used[n_used++] = st->in[k];
+            for (int k = 0; k < LW_MAX_OUT; k++)
+                used[n_used++] = st->out[k];
+            for (int k = 0; k < n_used; k++) {
+                int v = used[k];
+                if (v < 0)
+                    continue;
+                if (buffer[v] < 0)
+                    buffer[v] = iv_add(&s, pr->values[v].size, step, step);
+                else
+                    iv_extend(&s, buffer[v], step, step);
             }
         }
+    for (int v = 0; v < pr->n_values; v++) {
+        int a = pr->values[v].alias;
+        if (a >= 0 && buffer[v] >= 0 && buffer[a] >= 0)
+            iv_merge(&s, buffer[v], buffer[a]);
     }
-#undef BWD
-    p->train_floats = iv_place(&s);
-    for (int i = 0; i < n; i++) {
-        p->nodes[i].value = iv_offset(&s, value[i]);
-        p->nodes[i].grad = iv_offset(&s, grad[i]);
-        p->nodes[i].saved = iv_offset(&s, saved[i]);
-    }
-    free(value);
-    free(grad);
-    free(saved);
+    long total = iv_place(&s);
+    for (int v = 0; v < pr->n_values; v++)
+        offset[v] = buffer[v] < 0 ? -1 : iv_offset(&s, buffer[v]);
+    free(buffer);
     free(s.items);
+    return total;
 }
 
-static void plan_eval(const gr_graph *g, pl_plan *p)
+static void plan_arena(const gr_graph *g, pl_plan *p)
 {
-    interval_set s = {0};
-    int *value = malloc((size_t)g->n_nodes * sizeof *value);
+    long *sizes = malloc((size_t)g->n_nodes * sizeof *sizes);
+    long *weights = calloc((size_t)g->n_nodes, sizeof *weights);
     for (int i = 0; i < g->n_nodes; i++) {
-        const gr_node *nd = &g->nodes[i];
-        value[i] = p->nodes[i].size ? iv_add(&s, p->nodes[i].size, i, i) : -1;
-        for (int k = 0; k < 2; k++)
-            if (nd->in[k] >= 0)
-                iv_extend(&s, value[nd->in[k]], i, i);
+        sizes[i] = p->nodes[i].size;
+        if (g->nodes[i].op == OP_CONV)
+            weights[i] = p->nodes[i].tensor_size[0];
     }
-    p->eval_floats = iv_place(&s);
-    for (int i = 0; i < g->n_nodes; i++)
-        p->nodes[i].eval_value = iv_offset(&s, value[i]);
-    free(value);
-    free(s.items);
+    lw_lower(g, sizes, weights, p->input_grad, &p->prog);
+    p->train_off = malloc((size_t)p->prog.n_values * sizeof *p->train_off);
+    p->eval_off = malloc((size_t)p->prog.n_values * sizeof *p->eval_off);
+    const lw_list *train[] = {&p->prog.train, &p->prog.backward}, *eval[] = {&p->prog.eval};
+    p->train_floats = place(p, train, 2, p->train_off);
+    p->eval_floats = place(p, eval, 1, p->eval_off);
+    p->arena_floats = p->train_floats > p->eval_floats ? p->train_floats : p->eval_floats;
+    free(sizes);
+    free(weights);
 }
 
 int pl_build(const gr_graph *g, int vlen, int input_grad, pl_plan *p, char *err, size_t size)
@@ -308,20 +255,15 @@ int pl_build(const gr_graph *g, int vlen, int input_grad, pl_plan *p, char *err,
     }
     plan_layouts(g, p);
     plan_tensors(g, p);
-    plan_grads(g, p);
-    plan_train(g, p);
-    plan_eval(g, p);
-    p->workspace = p->train_floats > p->eval_floats ? p->train_floats : p->eval_floats;
-    long scratch = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].op == OP_CONV && p->nodes[i].tensor_size[0] > scratch)
-            scratch = p->nodes[i].tensor_size[0];
-    p->arena_floats = p->workspace + align_up(scratch);
+    plan_arena(g, p);
     return 0;
 }
 
 void pl_free(pl_plan *p)
 {
+    lw_free(&p->prog);
     free(p->nodes);
+    free(p->train_off);
+    free(p->eval_off);
     memset(p, 0, sizeof *p);
 }

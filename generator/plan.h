@@ -1,31 +1,22 @@
 /*
- * plan.h - layouts and the static memory plan.
+ * plan.h - layouts, parameter offsets and the static memory plan.
  *
  * Every activation lives in a blocked layout [n][c / vlen][h][w][vlen]
  * (channels padded with zeros to a multiple of vlen; fc outputs are 1x1).
  * Weights, gradients and optimizer slots share one parameter layout; BN
- * running statistics live in a state region.  Activations, their gradients and
- * scratch share one arena, placed by liveness on two timelines: training
- * (forward then backward) and evaluation (forward only).
+ * running statistics live in a state region.  The lowered program's values
+ * share one arena, placed by the steps that use them on two timelines:
+ * training (forward then backward) and evaluation (forward only).
  */
 #ifndef PLAN_H
 #define PLAN_H
 
 #include "graph.h"
+#include "lower.h"
 
 typedef struct {
     int c_pad;           /* channels rounded up to vlen */
-    long size;           /* floats of the value, and of its gradient */
-    int needs_grad;      /* backward computes d(loss)/d(this output) */
-    int consumers;       /* nodes reading this output */
-    long value;          /* training plan: arena offset of the output */
-    long grad;           /* training plan: arena offset of its gradient, -1 none */
-    long eval_value;     /* evaluation plan: arena offset of the output */
-    long saved;          /* bn: arena offset of saved mean and rstd (2 * c_pad) */
-    int grad_first[2];   /* per input: this node's backward writes the input's
-                            gradient first (=) rather than adding to it (+=) */
-    int grad_alias[2];   /* per input: the input's gradient is this node's
-                            gradient (add, relu): no copy is made */
+    long size;           /* floats of the output, and of its gradient */
     long tensor_off[GR_MAX_TENSORS]; /* params (learnable) or state offset */
     long tensor_size[GR_MAX_TENSORS];/* internal floats */
 } pl_node;
@@ -33,13 +24,14 @@ typedef struct {
 typedef struct {
     int vlen;
     pl_node *nodes;      /* one per graph node */
+    lw_program prog;     /* what runs */
+    long *train_off;     /* per value: arena offset on the training timeline, -1 unused */
+    long *eval_off;      /* per value: arena offset on the evaluation timeline, -1 unused */
     long param_floats;   /* params = grads = each optimizer slot */
     long state_floats;
-    long arena_floats;   /* max of the two timelines */
+    long arena_floats;   /* the larger timeline */
     long train_floats;
     long eval_floats;
-    long workspace;      /* arena offset of scratch used inside one kernel call
-                            (transposed weights of backward data), after both */
     int input_grad;      /* backward also produces d(loss)/d(input) */
 } pl_plan;
 

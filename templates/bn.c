@@ -1,17 +1,53 @@
 /*
- * bn.c - batch normalisation over the blocked layout [n][c / V][h*w][V].
+ * bn.c - batch normalisation over the blocked layout [n][c / V][h*w][V], fused
+ * with what follows it in a ResNet: a residual add (of a tensor, or of a second
+ * BN) and ReLU.
  *
  * Training normalises with the batch's mean and biased variance and moves the
  * running statistics toward the batch's (unbiased variance, as torch does);
- * evaluation normalises with the running statistics.  Sums are taken in double.
+ * evaluation normalises with the running statistics.  Statistics are summed
+ * in double.
  */
 
-//@@ bn_train_fwd
+//@@ bn_finish
+/* Batch mean and 1/std of one channel from its sums over m values, and the
+   running statistics moved toward them (torch's momentum convention). */
+static inline void bn_finish(double sum, double sum_sq, double m, double eps, double momentum,
+                             float *mean, float *rstd, float *running_mean, float *running_var)
+{
+    double batch_mean = sum / m;
+    double var = sum_sq / m - batch_mean * batch_mean;
+    if (var < 0)
+        var = 0;
+    *mean = (float)batch_mean;
+    *rstd = (float)(1.0 / sqrt(var + eps));
+    *running_mean = (float)((1 - momentum) * *running_mean + momentum * batch_mean);
+    *running_var = (float)((1 - momentum) * *running_var + momentum * var * m / (m - 1));
+}
+
+//@@ bn_stats_partial
 /* ${TITLE}
-   y = (x - mean) * rstd * gamma + beta over n, h, w per channel; rstd = 1 / sqrt(var + eps)
-   running = (1 - momentum) * running + momentum * batch; saved = {mean, rstd} for backward */
-static void ${FN}(const float *restrict x, const float *restrict gamma,
-                  const float *restrict beta, float *restrict y, float *restrict saved,
+   mean and 1/std per channel from the per-row sums the conv left in part[${ROWS}][2][${C_PAD}] */
+static void ${FN}(const float *restrict part, float *restrict saved,
+                  float *restrict running_mean, float *restrict running_var,
+                  double eps, double momentum)
+{
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < ${C_PAD}; c++) {
+        double sum = 0, sum_sq = 0;
+        for (long row = 0; row < ${ROWS}; row++) {
+            sum += part[row * ${TWO_C_PAD} + c];
+            sum_sq += part[row * ${TWO_C_PAD} + ${C_PAD} + c];
+        }
+        bn_finish(sum, sum_sq, ${M}, eps, momentum, &saved[c], &saved[${C_PAD} + c],
+                  &running_mean[c], &running_var[c]);
+    }
+}
+
+//@@ bn_stats_direct
+/* ${TITLE}
+   mean and 1/std per channel over n, h, w of y */
+static void ${FN}(const float *restrict y, float *restrict saved,
                   float *restrict running_mean, float *restrict running_var,
                   double eps, double momentum)
 {
@@ -20,112 +56,188 @@ static void ${FN}(const float *restrict x, const float *restrict gamma,
         double sum[${V}] = {0}, sum_sq[${V}] = {0};
         for (int n = 0; n < ${N}; n++)
             for (int i = 0; i < ${HW}; i++) {
-                const float *p = x + ((long)(n * ${CB} + cb) * ${HW} + i) * ${V};
+                const float *p = y + ((long)(n * ${CB} + cb) * ${HW} + i) * ${V};
                 for (int c = 0; c < ${V}; c++) {
                     sum[c] += p[c];
                     sum_sq[c] += (double)p[c] * p[c];
                 }
             }
-        float scale[${V}], shift[${V}];
         for (int c = 0; c < ${V}; c++) {
             int ch = cb * ${V} + c;
-            double mean = sum[c] / ${M};
-            double var = sum_sq[c] / ${M} - mean * mean;
-            if (var < 0)
-                var = 0;
-            double rstd = 1.0 / sqrt(var + eps);
-            saved[ch] = (float)mean;
-            saved[${C_PAD} + ch] = (float)rstd;
-            running_mean[ch] = (float)((1 - momentum) * running_mean[ch] + momentum * mean);
-            running_var[ch] = (float)((1 - momentum) * running_var[ch] + momentum * var * ${M} / (${M} - 1));
-            scale[c] = (float)(rstd * gamma[ch]);
-            shift[c] = (float)(beta[ch] - mean * rstd * gamma[ch]);
+            bn_finish(sum[c], sum_sq[c], ${M}, eps, momentum, &saved[ch], &saved[${C_PAD} + ch],
+                      &running_mean[ch], &running_var[ch]);
         }
-        for (int n = 0; n < ${N}; n++)
-            for (int i = 0; i < ${HW}; i++) {
-                long at = ((long)(n * ${CB} + cb) * ${HW} + i) * ${V};
-                for (int c = 0; c < ${V}; c++)
-                    y[at + c] = x[at + c] * scale[c] + shift[c];
-            }
     }
 }
 
-//@@ bn_eval_fwd
+//@@ bn_apply
 /* ${TITLE}
-   y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta */
-static void ${FN}(const float *restrict x, const float *restrict gamma,
-                  const float *restrict beta, float *restrict y,
-                  const float *restrict running_mean, const float *restrict running_var,
-                  float eps)
+   z = ${FORMULA}
+   per channel, bn(y) = y * scale + shift with scale = gamma / std, shift = beta - mean * scale;
+   training: the batch's mean and 1/std; evaluation: the running mean and variance */
+static void ${FN}(const float *restrict y, const float *restrict gamma,
+                  const float *restrict beta, const float *restrict mean,
+                  const float *restrict spread,
+@if SHORTCUT
+                  const float *restrict s,
+@endif
+@if BN2
+                  const float *restrict y2, const float *restrict gamma2,
+                  const float *restrict beta2, const float *restrict mean2,
+                  const float *restrict spread2,
+@endif
+                  float *restrict z, float eps)
 {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < ${N}; n++)
         for (int cb = 0; cb < ${CB}; cb++) {
             float scale[${V}], shift[${V}];
-            for (int c = 0; c < ${V}; c++) {
-                int ch = cb * ${V} + c;
-                float rstd = 1.0f / sqrtf(running_var[ch] + eps);
-                scale[c] = rstd * gamma[ch];
-                shift[c] = beta[ch] - running_mean[ch] * rstd * gamma[ch];
-            }
-            for (int i = 0; i < ${HW}; i++) {
-                long at = ((long)(n * ${CB} + cb) * ${HW} + i) * ${V};
-                for (int c = 0; c < ${V}; c++)
-                    y[at + c] = x[at + c] * scale[c] + shift[c];
-            }
+            bn_scale_shift(${TRAIN}, gamma, beta, mean, spread, eps, cb * ${V}, ${V}, scale, shift);
+@if BN2
+            float scale2[${V}], shift2[${V}];
+            bn_scale_shift(${TRAIN}, gamma2, beta2, mean2, spread2, eps, cb * ${V}, ${V}, scale2,
+                           shift2);
+@endif
+            long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
+            for (int i = 0; i < ${HW} * ${V}; i += ${V})
+                for (int c = 0; c < ${V}; c++) {
+                    float a = y[base + i + c] * scale[c] + shift[c];
+@if SHORTCUT
+                    a += s[base + i + c];
+@endif
+@if BN2
+                    a += y2[base + i + c] * scale2[c] + shift2[c];
+@endif
+@if RELU
+                    a = a > 0.0f ? a : 0.0f;
+@endif
+                    z[base + i + c] = a;
+                }
         }
 }
 
-//@@ bn_bwd
+//@@ bn_scale_shift
+/* Channels [c0, c0 + count) of a BN as y * scale + shift.  Training passes the
+   batch's mean and 1/std; evaluation the running mean and variance. */
+static inline void bn_scale_shift(int train, const float *gamma, const float *beta,
+                                  const float *mean, const float *spread, float eps, int c0,
+                                  int count, float *scale, float *shift)
+{
+    for (int c = 0; c < count; c++) {
+        float rstd = train ? spread[c0 + c] : 1.0f / sqrtf(spread[c0 + c] + eps);
+        scale[c] = gamma[c0 + c] * rstd;
+        shift[c] = beta[c0 + c] - mean[c0 + c] * scale[c];
+    }
+}
+
+//@@ bn_apply_bwd
 /* ${TITLE}
-   dgamma = sum(dy * xhat), dbeta = sum(dy) over n, h, w; xhat = (x - mean) * rstd
-@if DX
-   dx ${ASSIGN} gamma * rstd * (dy - dbeta / M - xhat * dgamma / M), M = ${M}
+   backward of z = ${FORMULA}
+   ds = ${DS};  dgamma = sum(ds * xhat), dbeta = sum(ds) over n, h, w, xhat = (y - mean) * rstd
+@if DY
+   dy ${ASSIGN} gamma * rstd * (ds - dbeta / M - xhat * dgamma / M), M = ${M}
+@endif
+@if BN2
+   dy2 ${ASSIGN2} the same through the second BN
+@endif
+@if SHORTCUT_GRAD
+   ds ${ASSIGN2} into the shortcut's gradient
 @endif
  */
-static void ${FN}(const float *restrict x, const float *restrict dy,
-                  const float *restrict gamma, const float *restrict saved,
-@if DX
-                  float *restrict dx,
+static void ${FN}(const float *restrict dz, const float *restrict z,
+                  const float *restrict y, const float *restrict gamma,
+                  const float *restrict saved, float *restrict dgamma, float *restrict dbeta,
+@if BN2
+                  const float *restrict y2, const float *restrict gamma2,
+                  const float *restrict saved2, float *restrict dgamma2,
+                  float *restrict dbeta2, float *restrict dy2,
 @endif
-                  float *restrict dgamma, float *restrict dbeta)
+@if SHORTCUT_GRAD
+                  float *restrict d_shortcut,
+@endif
+                  float *restrict dy)
 {
+@if RELU
+@else
+    (void)z;
+@endif
+@if DY
+@else
+    (void)dy;
+@endif
 #pragma omp parallel for schedule(static)
     for (int cb = 0; cb < ${CB}; cb++) {
         float mean[${V}], rstd[${V}];
-        double sum_dy[${V}] = {0}, sum_dy_xhat[${V}] = {0};
+        double sum_ds[${V}] = {0}, sum_ds_xhat[${V}] = {0};
+@if BN2
+        float mean2[${V}], rstd2[${V}];
+        double sum_ds_xhat2[${V}] = {0};
+@endif
         for (int c = 0; c < ${V}; c++) {
             mean[c] = saved[cb * ${V} + c];
             rstd[c] = saved[${C_PAD} + cb * ${V} + c];
-        }
-        for (int n = 0; n < ${N}; n++)
-            for (int i = 0; i < ${HW}; i++) {
-                long at = ((long)(n * ${CB} + cb) * ${HW} + i) * ${V};
-                for (int c = 0; c < ${V}; c++) {
-                    sum_dy[c] += dy[at + c];
-                    sum_dy_xhat[c] += (double)dy[at + c] * ((x[at + c] - mean[c]) * rstd[c]);
-                }
-            }
-        for (int c = 0; c < ${V}; c++) {
-            dgamma[cb * ${V} + c] = (float)sum_dy_xhat[c];
-            dbeta[cb * ${V} + c] = (float)sum_dy[c];
-        }
-@if DX
-        float k_dy[${V}], k_mean[${V}], k_xhat[${V}];
-        for (int c = 0; c < ${V}; c++) {
-            float g = gamma[cb * ${V} + c] * rstd[c];
-            k_dy[c] = g;
-            k_mean[c] = (float)(g * sum_dy[c] / ${M});
-            k_xhat[c] = (float)(g * sum_dy_xhat[c] / ${M});
-        }
-        for (int n = 0; n < ${N}; n++)
-            for (int i = 0; i < ${HW}; i++) {
-                long at = ((long)(n * ${CB} + cb) * ${HW} + i) * ${V};
-                for (int c = 0; c < ${V}; c++) {
-                    float xhat = (x[at + c] - mean[c]) * rstd[c];
-                    dx[at + c] ${ASSIGN} k_dy[c] * dy[at + c] - k_mean[c] - k_xhat[c] * xhat;
-                }
-            }
+@if BN2
+            mean2[c] = saved2[cb * ${V} + c];
+            rstd2[c] = saved2[${C_PAD} + cb * ${V} + c];
 @endif
+        }
+        for (int n = 0; n < ${N}; n++) {
+            long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
+            for (int i = 0; i < ${HW} * ${V}; i += ${V})
+                for (int c = 0; c < ${V}; c++) {
+                    long at = base + i + c;
+@if RELU
+                    float ds = z[at] > 0.0f ? dz[at] : 0.0f;
+@else
+                    float ds = dz[at];
+@endif
+                    sum_ds[c] += ds;
+                    sum_ds_xhat[c] += (double)ds * ((y[at] - mean[c]) * rstd[c]);
+@if BN2
+                    sum_ds_xhat2[c] += (double)ds * ((y2[at] - mean2[c]) * rstd2[c]);
+@endif
+                }
+        }
+        float k_ds[${V}], k_mean[${V}], k_xhat[${V}];
+@if BN2
+        float k_ds2[${V}], k_mean2[${V}], k_xhat2[${V}];
+@endif
+        for (int c = 0; c < ${V}; c++) {
+            int ch = cb * ${V} + c;
+            dgamma[ch] = (float)sum_ds_xhat[c];
+            dbeta[ch] = (float)sum_ds[c];
+            k_ds[c] = gamma[ch] * rstd[c];
+            k_mean[c] = (float)(k_ds[c] * sum_ds[c] / ${M});
+            k_xhat[c] = (float)(k_ds[c] * sum_ds_xhat[c] / ${M});
+@if BN2
+            dgamma2[ch] = (float)sum_ds_xhat2[c];
+            dbeta2[ch] = (float)sum_ds[c];
+            k_ds2[c] = gamma2[ch] * rstd2[c];
+            k_mean2[c] = (float)(k_ds2[c] * sum_ds[c] / ${M});
+            k_xhat2[c] = (float)(k_ds2[c] * sum_ds_xhat2[c] / ${M});
+@endif
+        }
+        for (int n = 0; n < ${N}; n++) {
+            long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
+            for (int i = 0; i < ${HW} * ${V}; i += ${V})
+                for (int c = 0; c < ${V}; c++) {
+                    long at = base + i + c;
+@if RELU
+                    float ds = z[at] > 0.0f ? dz[at] : 0.0f;
+@else
+                    float ds = dz[at];
+@endif
+@if DY
+                    dy[at] ${ASSIGN} k_ds[c] * ds - k_mean[c] - k_xhat[c] * ((y[at] - mean[c]) * rstd[c]);
+@endif
+@if BN2
+                    dy2[at] ${ASSIGN2} k_ds2[c] * ds - k_mean2[c] -
+                                k_xhat2[c] * ((y2[at] - mean2[c]) * rstd2[c]);
+@endif
+@if SHORTCUT_GRAD
+                    d_shortcut[at] ${ASSIGN2} ds;
+@endif
+                }
+        }
     }
 }

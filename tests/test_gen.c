@@ -272,7 +272,7 @@ static void test_deterministic(void **state)
     assert_memory_equal(written, a.out, len);
     free(written);
     /* readable: calls carry the layer name, shapes and MACs */
-    assert_contains(a.out, "/* layer3.2.conv2  conv forward  8x256x14x14 -> 8x256x14x14  115.6 MMAC/image");
+    assert_contains(a.out, "/* layer3.2.conv2  conv  8x256x14x14 -> 8x256x14x14  115.6 MMAC/image");
     free_result(&a);
     free_result(&b);
     free_result(&c);

@@ -1,0 +1,310 @@
+/*
+ * steps.c - the network's functions: forward_train, forward_eval and backward,
+ * each the lowered program's steps as kernel calls with literal offsets.
+ *
+ * In them A is the arena, P the parameters, G their gradients and S the BN
+ * running statistics (flatnet.h's fn_buffers).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit.h"
+
+typedef struct {
+    em_ctx *e;
+    strbuf *body;
+    const long *off;      /* arena offsets of the values on this timeline */
+} writer;
+
+static const gr_node *node(const writer *w, int i)
+{
+    return &w->e->g->nodes[i];
+}
+
+static const pl_node *pnode(const writer *w, int i)
+{
+    return &w->e->p->nodes[i];
+}
+
+/* "A + 1204224" for value v, "NULL" for none. */
+static const char *val(const writer *w, int v, char *buf)
+{
+    if (v < 0)
+        return "NULL";
+    snprintf(buf, 32, "A + %ld", w->off[v]);
+    return buf;
+}
+
+/* "P + 123" (region 'P', 'G' or 'S') for tensor k of node i. */
+static const char *ten(const writer *w, char region, int i, int k, char *buf)
+{
+    snprintf(buf, 32, "%c + %ld", region, pnode(w, i)->tensor_off[k]);
+    return buf;
+}
+
+static void shape_text(gr_shape s, char *buf, size_t size)
+{
+    snprintf(buf, size, "%dx%dx%dx%d", s.n, s.c, s.h, s.w);
+}
+
+/* The comment above a call: layer, what runs, shapes, MACs, where it was written. */
+static void comment(const writer *w, const lw_step *st, const char *what)
+{
+    const gr_node *nd = node(w, st->node);
+    char in[64] = "", out[64];
+    int first = st->group.bn >= 0 ? st->group.bn : st->node;
+    if (node(w, first)->in[0] >= 0) {
+        shape_text(node(w, node(w, first)->in[0])->out, in, sizeof in);
+        strcat(in, " -> ");
+    }
+    shape_text(nd->out, out, sizeof out);
+    sb_printf(w->body, "    /* %s  %s  %s%s", nd->name, what, in, out);
+    double macs = gr_node_macs(w->e->g, nd);
+    if (macs)
+        sb_printf(w->body, "  %.1f MMAC/image", macs / 1e6);
+    sb_printf(w->body, "  (%s) */\n", nd->where);
+}
+
+/* "bn+add+relu of layer1.0.bn3, layer1.0.downsample.1" */
+static void group_text(const writer *w, const lw_group *grp, const char *pass, char *buf,
+                       size_t size)
+{
+    snprintf(buf, size, "bn%s%s %s of %s%s%s", grp->add >= 0 ? "+add" : "",
+             grp->relu >= 0 ? "+relu" : "", pass, node(w, grp->bn)->name,
+             grp->bn2 >= 0 ? ", " : "", grp->bn2 >= 0 ? node(w, grp->bn2)->name : "");
+}
+
+/* ------------------------------------------------------------ forward */
+
+static void bn_apply_call(const writer *w, const lw_step *st, const char *fn)
+{
+    const lw_group *grp = &st->group;
+    char a[32], b[32], c[32], d[32], f[32];
+    const gr_node *bn = node(w, grp->bn);
+    strbuf *o = w->body;
+    /* BN as scale and shift: the batch's mean and 1/std, or the running ones */
+    sb_printf(o, "    %s(%s, %s, %s, ", fn, val(w, st->in[0], a), ten(w, 'P', grp->bn, 0, b),
+              ten(w, 'P', grp->bn, 1, c));
+    if (st->train)
+        sb_printf(o, "%s, %s + %d,\n", val(w, st->in[1], d), val(w, st->in[1], f),
+                  pnode(w, grp->bn)->c_pad);
+    else
+        sb_printf(o, "%s, %s,\n", ten(w, 'S', grp->bn, 2, d), ten(w, 'S', grp->bn, 3, f));
+    if (grp->shortcut >= 0)
+        sb_printf(o, "        %s,\n", val(w, st->in[2], a));
+    if (grp->bn2 >= 0) {
+        sb_printf(o, "        %s, %s, %s, ", val(w, st->in[2], a), ten(w, 'P', grp->bn2, 0, b),
+                  ten(w, 'P', grp->bn2, 1, c));
+        if (st->train)
+            sb_printf(o, "%s, %s + %d,\n", val(w, st->in[3], d), val(w, st->in[3], f),
+                      pnode(w, grp->bn2)->c_pad);
+        else
+            sb_printf(o, "%s, %s,\n", ten(w, 'S', grp->bn2, 2, d), ten(w, 'S', grp->bn2, 3, f));
+    }
+    sb_printf(o, "        %s, %g);\n", val(w, st->out[0], a), bn->eps);
+}
+
+static void forward_step(writer *w, const lw_step *st)
+{
+    em_ctx *e = w->e;
+    const gr_node *nd = node(w, st->node);
+    char fn[KN_NAME], a[32], b[32], c[32], d[32], f[32], what[GR_NAME_MAX * 2 + 64];
+    strbuf *o = w->body;
+    switch (st->kind) {
+    case LW_INPUT:
+        comment(w, st, "input from NHWC");
+        kn_input(e, nd, 0, fn);
+        sb_printf(o, "    %s(b->input, %s);\n", fn, val(w, st->out[0], a));
+        break;
+    case LW_CONV:
+        comment(w, st, "conv");
+        kn_conv_fwd(e, nd, fn);
+        sb_printf(o, "    %s(%s, %s, %s, %s, %s);\n", fn, val(w, st->in[0], a),
+                  ten(w, 'P', st->node, 0, b), nd->bias ? ten(w, 'P', st->node, 1, c) : "NULL",
+                  val(w, st->out[0], d), val(w, st->out[1], f));
+        break;
+    case LW_BN_STATS:
+        comment(w, st, "batch statistics");
+        kn_bn_stats(e, nd, e->p->prog.values[st->in[0]].kind == LV_PARTIAL, fn);
+        sb_printf(o, "    %s(%s, %s, %s, %s, %g, %g);\n", fn, val(w, st->in[0], a),
+                  val(w, st->out[0], b), ten(w, 'S', st->node, 2, c), ten(w, 'S', st->node, 3, d),
+                  nd->eps, nd->momentum);
+        break;
+    case LW_BN_APPLY:
+        group_text(w, &st->group, "forward", what, sizeof what);
+        comment(w, st, what);
+        kn_bn_apply(e, &st->group, st->train, fn);
+        bn_apply_call(w, st, fn);
+        break;
+    case LW_RELU:
+    case LW_MAXPOOL:
+    case LW_AVGPOOL:
+        comment(w, st, gr_op_name(nd->op));
+        if (st->kind == LW_RELU)
+            kn_relu_fwd(e, nd, fn);
+        else if (st->kind == LW_MAXPOOL)
+            kn_maxpool_fwd(e, nd, fn);
+        else
+            kn_avgpool_fwd(e, nd, fn);
+        sb_printf(o, "    %s(%s, %s);\n", fn, val(w, st->in[0], a), val(w, st->out[0], b));
+        break;
+    case LW_ADD:
+        comment(w, st, "add");
+        kn_add_fwd(e, nd, fn);
+        sb_printf(o, "    %s(%s, %s, %s);\n", fn, val(w, st->in[0], a), val(w, st->in[1], b),
+                  val(w, st->out[0], c));
+        break;
+    case LW_FC:
+        comment(w, st, "fc");
+        kn_fc_fwd(e, nd, fn);
+        sb_printf(o, "    %s(%s, %s, %s, %s);\n", fn, val(w, st->in[0], a),
+                  ten(w, 'P', st->node, 0, b), ten(w, 'P', st->node, 1, c), val(w, st->out[0], d));
+        break;
+    case LW_LOSS:
+        comment(w, st, st->train ? "softmax cross-entropy and its gradient" :
+                                   "softmax cross-entropy");
+        kn_loss(e, nd, fn);
+        sb_printf(o, "    loss = %s(%s, b->labels, b->logits, %s);\n", fn, val(w, st->in[0], a),
+                  val(w, st->out[0], b));
+        break;
+    default:
+        fprintf(stderr, "gen: internal error: step %d in forward\n", st->kind);
+        exit(2);
+    }
+}
+
+static void write_forward(em_ctx *e, strbuf *out, const lw_list *list, const long *off,
+                          int train)
+{
+    strbuf body = {0};
+    writer w = {e, &body, off};
+    for (int i = 0; i < list->n; i++)
+        forward_step(&w, &list->steps[i]);
+    sb_printf(out, "/* Forward, %s. */\n", train ? "training: batch statistics, keeps what backward "
+              "reads" : "evaluation: running statistics");
+    sb_printf(out, "static float forward_%s(fn_buffers *b)\n{\n", train ? "train" : "eval");
+    sb_printf(out, "    float *const A = b->arena;\n    const float *const P = b->params;\n");
+    if (strstr(body.data, "S + "))
+        sb_printf(out, "    %sfloat *const S = b->state;\n", train ? "" : "const ");
+    sb_printf(out, "    float loss;\n\n");
+    sb_append(out, body.data, body.len);
+    sb_printf(out, "    return loss;\n}\n\n");
+    sb_free(&body);
+}
+
+/* ----------------------------------------------------------- backward */
+
+static void bn_apply_bwd_call(const writer *w, const lw_step *st)
+{
+    const lw_group *grp = &st->group;
+    char fn[KN_NAME], a[32], b[32], c[32], d[32], f[32], g[32], h[32];
+    strbuf *o = w->body;
+    kn_bn_apply_bwd(w->e, grp, st->out[0] >= 0, st->accumulate[0], st->out[1] >= 0,
+                    st->accumulate[1], fn);
+    sb_printf(o, "    %s(%s, %s, %s, %s, %s,\n        %s, %s,\n", fn, val(w, st->in[0], a),
+              val(w, st->in[1], b), val(w, st->in[2], c), ten(w, 'P', grp->bn, 0, d),
+              val(w, st->in[3], f), ten(w, 'G', grp->bn, 0, g), ten(w, 'G', grp->bn, 1, h));
+    if (grp->bn2 >= 0)
+        sb_printf(o, "        %s, %s, %s, %s, %s, %s,\n", val(w, st->in[4], a),
+                  ten(w, 'P', grp->bn2, 0, b), val(w, st->in[5], c), ten(w, 'G', grp->bn2, 0, d),
+                  ten(w, 'G', grp->bn2, 1, f), val(w, st->out[1], g));
+    else if (grp->shortcut >= 0 && st->out[1] >= 0)
+        sb_printf(o, "        %s,\n", val(w, st->out[1], a));
+    sb_printf(o, "        %s);\n", val(w, st->out[0], a));
+}
+
+static void backward_step(writer *w, const lw_step *st)
+{
+    em_ctx *e = w->e;
+    const gr_node *nd = node(w, st->node);
+    char fn[KN_NAME], a[32], b[32], c[32], d[32], what[GR_NAME_MAX * 2 + 64];
+    int acc = st->accumulate[0];
+    strbuf *o = w->body;
+    switch (st->kind) {
+    case LW_INPUT_GRAD:
+        comment(w, st, "input gradient to NHWC");
+        kn_input(e, nd, 1, fn);
+        sb_printf(o, "    %s(%s, b->input_grad);\n", fn, val(w, st->in[0], a));
+        break;
+    case LW_CONV_BWD_DATA:
+        comment(w, st, acc ? "conv backward data, added" : "conv backward data");
+        kn_conv_bwd_data(e, nd, acc, fn);
+        sb_printf(o, "    %s(%s, %s, %s, %s);\n", fn, val(w, st->in[0], a),
+                  ten(w, 'P', st->node, 0, b), val(w, st->out[1], c), val(w, st->out[0], d));
+        break;
+    case LW_CONV_BWD_WEIGHTS:
+        comment(w, st, "conv backward weights");
+        kn_conv_bwd_weights(e, nd, fn);
+        sb_printf(o, "    %s(%s, %s, %s, %s);\n", fn, val(w, st->in[0], a), val(w, st->in[1], b),
+                  nd->bias ? ten(w, 'G', st->node, 1, c) : "NULL", ten(w, 'G', st->node, 0, d));
+        break;
+    case LW_BN_APPLY_BWD:
+        group_text(w, &st->group, "backward", what, sizeof what);
+        comment(w, st, what);
+        bn_apply_bwd_call(w, st);
+        break;
+    case LW_RELU_BWD:
+        comment(w, st, e->p->prog.values[st->out[0]].alias == st->in[1] ?
+                           "relu backward, in place" : "relu backward");
+        kn_relu_bwd(e, nd, acc, fn);
+        sb_printf(o, "    %s(%s, %s, %s);\n", fn, val(w, st->in[0], a), val(w, st->in[1], b),
+                  val(w, st->out[0], c));
+        break;
+    case LW_GRAD_PASS:
+        comment(w, st, acc ? "add backward: its gradient added to an input's" :
+                             "add backward: its gradient copied to an input's");
+        kn_grad_pass(e, nd, acc, fn);
+        sb_printf(o, "    %s(%s, %s);\n", fn, val(w, st->in[0], a), val(w, st->out[0], b));
+        break;
+    case LW_MAXPOOL_BWD:
+        comment(w, st, "maxpool backward");
+        kn_maxpool_bwd(e, nd, acc, fn);
+        sb_printf(o, "    %s(%s, %s, %s);\n", fn, val(w, st->in[0], a), val(w, st->in[1], b),
+                  val(w, st->out[0], c));
+        break;
+    case LW_AVGPOOL_BWD:
+        comment(w, st, "global_avgpool backward");
+        kn_avgpool_bwd(e, nd, acc, fn);
+        sb_printf(o, "    %s(%s, %s);\n", fn, val(w, st->in[0], a), val(w, st->out[0], b));
+        break;
+    case LW_FC_BWD_DATA:
+        comment(w, st, acc ? "fc backward data, added" : "fc backward data");
+        kn_fc_bwd_data(e, nd, acc, fn);
+        sb_printf(o, "    %s(%s, %s, %s);\n", fn, val(w, st->in[0], a),
+                  ten(w, 'P', st->node, 0, b), val(w, st->out[0], c));
+        break;
+    case LW_FC_BWD_WEIGHTS:
+        comment(w, st, "fc backward weights");
+        kn_fc_bwd_weights(e, nd, fn);
+        sb_printf(o, "    %s(%s, %s, %s, %s);\n", fn, val(w, st->in[0], a), val(w, st->in[1], b),
+                  ten(w, 'G', st->node, 0, c), ten(w, 'G', st->node, 1, d));
+        break;
+    default:
+        fprintf(stderr, "gen: internal error: step %d in backward\n", st->kind);
+        exit(2);
+    }
+}
+
+static void write_backward(em_ctx *e, strbuf *out)
+{
+    strbuf body = {0};
+    writer w = {e, &body, e->p->train_off};
+    const lw_list *list = &e->p->prog.backward;
+    for (int i = 0; i < list->n; i++)
+        backward_step(&w, &list->steps[i]);
+    sb_printf(out, "/* Backward, after forward_train: every gradient of P into G. */\n");
+    sb_printf(out, "static void backward(fn_buffers *b)\n{\n");
+    sb_printf(out, "    float *const A = b->arena;\n    const float *const P = b->params;\n");
+    sb_printf(out, "    float *const G = b->grads;\n\n");
+    sb_append(out, body.data, body.len);
+    sb_printf(out, "}\n\n");
+    sb_free(&body);
+}
+
+void em_functions(em_ctx *e, strbuf *out)
+{
+    write_forward(e, out, &e->p->prog.train, e->p->train_off, 1);
+    write_forward(e, out, &e->p->prog.eval, e->p->eval_off, 0);
+    write_backward(e, out);
+}
