@@ -132,7 +132,9 @@ static void write_descriptor(em_ctx *e, strbuf *out, const char *summary)
               learnable);
     sb_printf(out, "    .macs_per_image = %.0f,\n", macs);
     sb_printf(out, "    .forward = forward,\n    .backward = backward,\n");
-    sb_printf(out, "    .pack = pack,\n    .unpack = unpack,\n};\n\n");
+    sb_printf(out, "    .pack = pack,\n    .unpack = unpack,\n");
+    sb_printf(out, "    .n_steps = %d,\n    .steps = fn_steps,\n", e->n_steps);
+    sb_printf(out, "    .fma_peak = fma_peak,\n};\n\n");
     sb_printf(out, "#ifndef FN_NO_MAIN\nint main(int argc, char **argv)\n{\n");
     sb_printf(out, "    return fn_main(&fn_net, argc, argv);\n}\n#endif\n");
 }
@@ -152,7 +154,7 @@ static void write_header(em_ctx *e, strbuf *out, const char *summary)
         line += len + (eol ? 1 : 0);
     }
     sb_printf(out, " */\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n");
-    sb_printf(out, "#include <string.h>\n\n#include \"flatnet.h\"\n\n");
+    sb_printf(out, "#include <string.h>\n#include <time.h>\n\n#include \"flatnet.h\"\n\n");
     sb_printf(out, "/* %d floats: one vector of a channel block */\n", e->target->vlen);
     sb_printf(out, "typedef float v%d __attribute__((vector_size(%d)));\n\n", e->target->vlen,
               4 * e->target->vlen);
@@ -188,6 +190,11 @@ void em_program(const gr_graph *g, const pl_plan *p, const em_target *target, st
     sb_printf(out, "\n");
     sb_append(out, places.data, places.len);
     tpl_render(out, "pack", &v);
+    sb_printf(out, "\n/* every kernel call of the functions above: layer, pass, what, FLOPs a call */\n");
+    sb_printf(out, "static const fn_step fn_steps[] = {\n");
+    sb_append(out, e.step_table.data, e.step_table.len);
+    sb_printf(out, "};\n\n");
+    tpl_render(out, "fma_peak", &v);
     sb_printf(out, "\n");
     write_descriptor(&e, out, summary.data);
 
@@ -196,6 +203,7 @@ void em_program(const gr_graph *g, const pl_plan *p, const em_target *target, st
     free(e.defined);
     free(first_tensor);
     sb_free(&e.kernels);
+    sb_free(&e.step_table);
     sb_free(&summary);
     sb_free(&functions);
     sb_free(&tensors);

@@ -23,6 +23,8 @@ typedef struct {
     strbuf kernels;    /* kernel definitions, in first-use order */
     char **defined;    /* names of the kernels already in `kernels` */
     int n_defined, cap_defined;
+    strbuf step_table; /* the fn_steps entries, in step order */
+    int n_steps;
 } em_ctx;
 
 #define KN_NAME 128

@@ -10,11 +10,14 @@
 #include <string.h>
 
 #include "emit.h"
+#include "flatnet.h"
 
 typedef struct {
     em_ctx *e;
     strbuf *body;
     const long *off;      /* arena offsets of the values on this timeline */
+    int pass;             /* enum fn_pass */
+    const char *what;     /* the running step's description, from its comment */
 } writer;
 
 static const gr_node *node(const writer *w, int i)
@@ -49,8 +52,9 @@ static void shape_text(gr_shape s, char *buf, size_t size)
 }
 
 /* The comment above a call: layer, what runs, shapes, MACs, where it was written. */
-static void comment(const writer *w, const lw_step *st, const char *what)
+static void comment(writer *w, const lw_step *st, const char *what)
 {
+    w->what = what;
     const gr_node *nd = node(w, st->node);
     char in[64] = "", out[64];
     int first = st->group.bn >= 0 ? st->group.bn : st->node;
@@ -64,6 +68,32 @@ static void comment(const writer *w, const lw_step *st, const char *what)
     if (macs)
         sb_printf(w->body, "  %.1f MMAC/image", macs / 1e6);
     sb_printf(w->body, "  (%s) */\n", nd->where);
+}
+
+/* Floating-point operations of a step, whole batch: the MACs of convolutions
+   and fc, twice; other steps are memory-bound and not counted. */
+static double step_flops(const writer *w, const lw_step *st)
+{
+    switch (st->kind) {
+    case LW_CONV:
+    case LW_CONV_BWD_DATA:
+    case LW_CONV_BWD_WEIGHTS:
+    case LW_FC:
+    case LW_FC_BWD_DATA:
+    case LW_FC_BWD_WEIGHTS:
+        return 2.0 * gr_node_macs(w->e->g, node(w, st->node)) * node(w, st->node)->out.n;
+    default:
+        return 0;
+    }
+}
+
+/* After a call: its profile mark, and its entry in the generated fn_steps. */
+static void end_step(writer *w, const lw_step *st)
+{
+    em_ctx *e = w->e;
+    sb_printf(w->body, "    if (b->profile)\n        fn_profile_mark(b, %d);\n", e->n_steps++);
+    sb_printf(&e->step_table, "    {%d, %d, \"%s\", %.0f},\n", st->node, w->pass, w->what,
+              step_flops(w, st));
 }
 
 /* "bn+add+relu of layer1.0.bn3, layer1.0.downsample.1" */
@@ -172,13 +202,14 @@ static void forward_step(writer *w, const lw_step *st)
         fprintf(stderr, "gen: internal error: step %d in forward\n", st->kind);
         exit(2);
     }
+    end_step(w, st);
 }
 
 static void write_forward(em_ctx *e, strbuf *out, const lw_list *list, const long *off,
                           int train)
 {
     strbuf body = {0};
-    writer w = {e, &body, off};
+    writer w = {e, &body, off, train ? FN_PASS_FORWARD : FN_PASS_EVAL, ""};
     for (int i = 0; i < list->n; i++)
         forward_step(&w, &list->steps[i]);
     sb_printf(out, "/* Forward, %s. */\n", train ? "training: batch statistics, keeps what backward "
@@ -188,6 +219,7 @@ static void write_forward(em_ctx *e, strbuf *out, const lw_list *list, const lon
     if (strstr(body.data, "S + "))
         sb_printf(out, "    %sfloat *const S = b->state;\n", train ? "" : "const ");
     sb_printf(out, "    float loss;\n\n");
+    sb_printf(out, "    if (b->profile)\n        fn_profile_mark(b, -1);\n");
     sb_append(out, body.data, body.len);
     sb_printf(out, "    return loss;\n}\n\n");
     sb_free(&body);
@@ -284,12 +316,13 @@ static void backward_step(writer *w, const lw_step *st)
         fprintf(stderr, "gen: internal error: step %d in backward\n", st->kind);
         exit(2);
     }
+    end_step(w, st);
 }
 
 static void write_backward(em_ctx *e, strbuf *out)
 {
     strbuf body = {0};
-    writer w = {e, &body, e->p->train_off};
+    writer w = {e, &body, e->p->train_off, FN_PASS_BACKWARD, ""};
     const lw_list *list = &e->p->prog.backward;
     for (int i = 0; i < list->n; i++)
         backward_step(&w, &list->steps[i]);
@@ -297,6 +330,7 @@ static void write_backward(em_ctx *e, strbuf *out)
     sb_printf(out, "static void backward(fn_buffers *b)\n{\n");
     sb_printf(out, "    float *const A = b->arena;\n    const float *const P = b->params;\n");
     sb_printf(out, "    float *const G = b->grads;\n\n");
+    sb_printf(out, "    if (b->profile)\n        fn_profile_mark(b, -1);\n");
     sb_append(out, body.data, body.len);
     sb_printf(out, "}\n\n");
     sb_free(&body);
@@ -305,6 +339,6 @@ static void write_backward(em_ctx *e, strbuf *out)
 void em_functions(em_ctx *e, strbuf *out)
 {
     write_forward(e, out, &e->p->prog.train, e->p->train_off, 1);
-    write_forward(e, out, &e->p->prog.eval, e->p->eval_off, 0);
     write_backward(e, out);
+    write_forward(e, out, &e->p->prog.eval, e->p->eval_off, 0);
 }

@@ -23,8 +23,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
-#define FN_ABI_VERSION 1
+#define FN_ABI_VERSION 2
 
 /* What a tensor is, and so which region holds it. */
 enum fn_tensor_kind {
@@ -89,7 +90,32 @@ typedef struct fn_buffers {
     int32_t *labels;    /* [batch] */
     float *logits;      /* [batch][classes], written by forward */
     float *input_grad;  /* [batch][in_h][in_w][in_c]; used only when has_input_grad */
+    double *profile;    /* n_steps seconds, added to after each step; NULL: no timing */
+    double profile_last;/* when the last step ended */
 } fn_buffers;
+
+/* Which function a step belongs to. */
+enum fn_pass { FN_PASS_FORWARD = 0, FN_PASS_BACKWARD = 1, FN_PASS_EVAL = 2 };
+
+/* One kernel call of the generated functions, for profiles. */
+typedef struct fn_step {
+    int layer;          /* the fn_network.layers entry it is named after */
+    int pass;           /* enum fn_pass */
+    const char *what;   /* "conv", "conv backward data", "bn+add+relu" ... */
+    double flops;       /* floating-point operations a call, whole batch (0: not counted) */
+} fn_step;
+
+/* Called by generated code when profiling: the time since the previous mark
+   goes to step `step`. */
+static inline void fn_profile_mark(fn_buffers *b, int step)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double t = (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+    if (step >= 0)
+        b->profile[step] += t - b->profile_last;
+    b->profile_last = t;
+}
 
 enum fn_mode { FN_EVAL = 0, FN_TRAIN = 1 };
 
@@ -122,6 +148,12 @@ typedef struct fn_network {
        optimizer slot for learnable tensors, state for running statistics. */
     void (*pack)(int t, const float *canonical, float *region);
     void (*unpack)(int t, const float *region, float *canonical);
+
+    int n_steps;               /* forward, backward and eval steps, for profiles */
+    const fn_step *steps;
+    /* The machine's FMA peak in GFLOP/s on `threads` threads, measured with
+       this target's vectors (about 0.2 s). */
+    double (*fma_peak)(int threads);
 } fn_network;
 
 /* The generated program's main(): parses the command line and runs it. */
