@@ -226,6 +226,7 @@ static float *region_of(gen_run *g, int t)
 
 static void gen_init(gen_run *g, const fn_network *net, uint64_t stream)
 {
+    memset(g, 0, sizeof *g); /* fn_buffers fields this test does not set stay NULL */
     g->net = net;
     values_init(&g->v, net, stream);
     g->b.params = floats(net->n_param_floats);
