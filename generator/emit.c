@@ -155,10 +155,11 @@ static void write_header(em_ctx *e, strbuf *out, const char *summary)
     }
     sb_printf(out, " */\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n");
     sb_printf(out, "#include <string.h>\n#include <time.h>\n\n#include \"flatnet.h\"\n\n");
-    sb_printf(out, "/* %d floats: one vector of a channel block */\n", e->target->vlen);
-    sb_printf(out, "typedef float v%d __attribute__((vector_size(%d)));\n\n", e->target->vlen,
-              4 * e->target->vlen);
     tpl_vars none = {0};
+    tpl_set_int(&none, "V", e->target->vlen);
+    tpl_set_int(&none, "BYTES", 4L * e->target->vlen);
+    tpl_render(out, "vector_helpers", &none);
+    sb_printf(out, "\n");
     tpl_render(out, "bn_finish", &none);
     sb_printf(out, "\n");
     tpl_render(out, "bn_scale_shift", &none);

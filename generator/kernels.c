@@ -235,6 +235,7 @@ void kn_bn_apply_bwd(em_ctx *e, const lw_group *grp, int dy, int acc_dy, int sec
     tpl_set(&v, "ASSIGN", "%s", acc_dy ? "+=" : "=");
     tpl_set(&v, "ASSIGN2", "%s", acc_second ? "+=" : "=");
     tpl_set_int(&v, "SHORTCUT_GRAD", grp->shortcut >= 0 && second);
+    tpl_set_int(&v, "PASS_B", dy || grp->bn2 >= 0 || (grp->shortcut >= 0 && second));
     tpl_set(&v, "DS", "%s", grp->relu >= 0 ? "dz where z > 0, else 0" : "dz");
     group_name(e, grp, name);
     size_t len = strlen(name);

@@ -252,7 +252,10 @@ static void backward_group(lw_ctx *c, lw_program *pr, lw_list *list, int b)
     if (pr->grad_of[z] < 0)
         return;
     lw_step *st = new_step(list, LW_BN_APPLY_BWD, z);
+    const gr_node *bn = &c->g->nodes[b];
     st->group = *grp;
+    /* per-image sums [n][3][C] and six coefficient rows [6][C] */
+    st->out[2] = new_value(pr, LV_SCRATCH, b, (3L * bn->out.n + 6) * channels_padded(c, b));
     st->in[0] = pr->grad_of[z];
     st->in[1] = pr->value_of[z];
     st->in[2] = pr->value_of[c->g->nodes[b].in[0]];

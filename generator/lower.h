@@ -37,7 +37,7 @@ typedef enum {
     LW_BN_STATS,         /* in: partial, or y when no conv made sums  out: saved */
     LW_BN_APPLY,         /* z = act(bn(y) [+ s | + bn2(y2)])
                             in: y, saved, (s | y2, saved2)            out: z */
-    LW_BN_APPLY_BWD,     /* in: dz, z, y, saved, (y2, saved2)         out: dy, (ds | dy2) */
+    LW_BN_APPLY_BWD,     /* in: dz, z, y, saved, (y2, saved2)  out: dy, (ds | dy2), scratch */
     LW_RELU,             /* in: x                                     out: y */
     LW_RELU_BWD,         /* in: y, dy                                 out: dx */
     LW_ADD,              /* in: a, b                                  out: y */

@@ -243,7 +243,7 @@ static void bn_apply_bwd_call(const writer *w, const lw_step *st)
                   ten(w, 'G', grp->bn2, 1, f), val(w, st->out[1], g));
     else if (grp->shortcut >= 0 && st->out[1] >= 0)
         sb_printf(o, "        %s,\n", val(w, st->out[1], a));
-    sb_printf(o, "        %s);\n", val(w, st->out[0], a));
+    sb_printf(o, "        %s, %s);\n", val(w, st->out[0], a), val(w, st->out[2], b));
 }
 
 static void backward_step(writer *w, const lw_step *st)

@@ -104,9 +104,24 @@ static void print_table(const fn_network *net, const layer_time *lt, int steps, 
     printf("\n");
 }
 
+/* One row per kernel call, in the order the generated functions make them. */
+static void print_steps(const fn_network *net, const double *profile, int steps, double peak,
+                        int eval)
+{
+    printf("\n%-32s %-40s %9s %8s %6s\n", "layer", "kernel call", "ms", "GFLOP/s", "peak");
+    for (int s = 0; s < net->n_steps; s++) {
+        const fn_step *st = &net->steps[s];
+        if ((st->pass == FN_PASS_EVAL) != eval)
+            continue;
+        printf("%-32s %-40s", net->layers[st->layer].name, st->what);
+        cell(profile[s], st->flops * steps, steps, peak);
+        printf("\n");
+    }
+}
+
 int fn_cli_profile(const fn_network *net, int argc, char **argv)
 {
-    int steps = 10, warmup = 3, threads = 0, eval = 0;
+    int steps = 10, warmup = 3, threads = 0, eval = 0, by_call = 0;
     fn_arg args[] = {
         {FN_FLAG("--steps", FN_ARG_INT, &steps, "N", "steps to time (default 10)"),
          FN_BETWEEN(1, 100000)},
@@ -116,9 +131,12 @@ int fn_cli_profile(const fn_network *net, int argc, char **argv)
          FN_BETWEEN(1, 4096)},
         {FN_FLAG("--eval", FN_ARG_BOOL, &eval, NULL, "time inference (forward in evaluation "
                                                      "mode) instead of training")},
+        {FN_FLAG("--calls", FN_ARG_BOOL, &by_call, NULL, "a row per kernel call instead of per "
+                                                         "layer")},
     };
     fn_command cmd = {
-        .command = "profile", .synopsis = "profile [--steps N] [--warmup N] [--threads N] [--eval]",
+        .command = "profile",
+        .synopsis = "profile [--steps N] [--warmup N] [--threads N] [--eval] [--calls]",
         .about = "Times training steps (forward, backward, SGD) on random data: per layer of the "
                  "generated C, milliseconds, GFLOP/s and the share of the FMA peak this machine "
                  "measures; then the whole step's median time, images/s and share of the peak.",
@@ -166,7 +184,10 @@ int fn_cli_profile(const fn_network *net, int argc, char **argv)
     }
     printf("%d %s steps after %d untimed; per layer: mean milliseconds a step\n", steps,
            eval ? "inference" : "training", warmup);
-    print_table(net, lt, steps, peak, eval);
+    if (by_call)
+        print_steps(net, profile, steps, peak, eval);
+    else
+        print_table(net, lt, steps, peak, eval);
 
     double mid = median(step_time, steps);
     printf("\nstep: median %.2f ms (fastest %.2f), %.2f images/s, %.1f GFLOP a step, "

@@ -143,7 +143,9 @@ static inline void bn_scale_shift(int train, const float *gamma, const float *be
 @if SHORTCUT_GRAD
    ds ${ASSIGN2} into the shortcut's gradient
 @endif
- */
+   Three passes, each parallel over (image, channel block): the sums per image
+   into scratch [n][3][C], the coefficients per channel from them (the images in
+   a fixed order, in double), then the gradients. */
 static void ${FN}(const float *restrict dz, const float *restrict z,
                   const float *restrict y, const float *restrict gamma,
                   const float *restrict saved, float *restrict dgamma, float *restrict dbeta,
@@ -155,7 +157,7 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
 @if SHORTCUT_GRAD
                   float *restrict d_shortcut,
 @endif
-                  float *restrict dy)
+                  float *restrict dy, float *restrict scratch)
 {
 @if RELU
 @else
@@ -165,79 +167,98 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
 @else
     (void)dy;
 @endif
+    float *sums = scratch;                   /* [n][3][C]: ds, ds*xhat, ds*xhat2 */
+    float *coef = scratch + ${N} * 3 * ${C_PAD}; /* [6][C]: dy = k_ds ds - k_mean - k_xhat xhat */
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < ${N}; n++)
+        for (int cb = 0; cb < ${CB}; cb++) {
+            const v${V} mean = *(const v${V} *)(saved + cb * ${V});
+            const v${V} rstd = *(const v${V} *)(saved + ${C_PAD} + cb * ${V});
+            v${V} sum_ds = {0}, sum_ds_xhat = {0}, sum_ds_xhat2 = {0};
+@if BN2
+            const v${V} mean2 = *(const v${V} *)(saved2 + cb * ${V});
+            const v${V} rstd2 = *(const v${V} *)(saved2 + ${C_PAD} + cb * ${V});
+@endif
+            long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
+            for (long at = base; at < base + ${HW} * ${V}; at += ${V}) {
+@if RELU
+                v${V} ds = relu_mask(*(const v${V} *)(z + at), *(const v${V} *)(dz + at));
+@else
+                v${V} ds = *(const v${V} *)(dz + at);
+@endif
+                sum_ds += ds;
+                sum_ds_xhat += ds * ((*(const v${V} *)(y + at) - mean) * rstd);
+@if BN2
+                sum_ds_xhat2 += ds * ((*(const v${V} *)(y2 + at) - mean2) * rstd2);
+@endif
+            }
+            float *s = sums + (long)n * 3 * ${C_PAD} + cb * ${V};
+            *(v${V} *)s = sum_ds;
+            *(v${V} *)(s + ${C_PAD}) = sum_ds_xhat;
+            *(v${V} *)(s + 2 * ${C_PAD}) = sum_ds_xhat2;
+        }
 #pragma omp parallel for schedule(static)
-    for (int cb = 0; cb < ${CB}; cb++) {
-        float mean[${V}], rstd[${V}];
-        double sum_ds[${V}] = {0}, sum_ds_xhat[${V}] = {0};
-@if BN2
-        float mean2[${V}], rstd2[${V}];
-        double sum_ds_xhat2[${V}] = {0};
-@endif
-        for (int c = 0; c < ${V}; c++) {
-            mean[c] = saved[cb * ${V} + c];
-            rstd[c] = saved[${C_PAD} + cb * ${V} + c];
-@if BN2
-            mean2[c] = saved2[cb * ${V} + c];
-            rstd2[c] = saved2[${C_PAD} + cb * ${V} + c];
-@endif
-        }
+    for (int c = 0; c < ${C_PAD}; c++) {
+        double sum_ds = 0, sum_ds_xhat = 0, sum_ds_xhat2 = 0;
         for (int n = 0; n < ${N}; n++) {
-            long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
-            for (int i = 0; i < ${HW} * ${V}; i += ${V})
-                for (int c = 0; c < ${V}; c++) {
-                    long at = base + i + c;
-@if RELU
-                    float ds = z[at] > 0.0f ? dz[at] : 0.0f;
-@else
-                    float ds = dz[at];
-@endif
-                    sum_ds[c] += ds;
-                    sum_ds_xhat[c] += (double)ds * ((y[at] - mean[c]) * rstd[c]);
-@if BN2
-                    sum_ds_xhat2[c] += (double)ds * ((y2[at] - mean2[c]) * rstd2[c]);
-@endif
-                }
+            sum_ds += sums[(long)n * 3 * ${C_PAD} + c];
+            sum_ds_xhat += sums[(long)n * 3 * ${C_PAD} + ${C_PAD} + c];
+            sum_ds_xhat2 += sums[(long)n * 3 * ${C_PAD} + 2 * ${C_PAD} + c];
         }
-        float k_ds[${V}], k_mean[${V}], k_xhat[${V}];
+        dgamma[c] = (float)sum_ds_xhat;
+        dbeta[c] = (float)sum_ds;
+        float k = gamma[c] * saved[${C_PAD} + c];
+        coef[c] = k;
+        coef[${C_PAD} + c] = (float)(k * sum_ds / ${M});
+        coef[2 * ${C_PAD} + c] = (float)(k * sum_ds_xhat / ${M});
 @if BN2
-        float k_ds2[${V}], k_mean2[${V}], k_xhat2[${V}];
-@endif
-        for (int c = 0; c < ${V}; c++) {
-            int ch = cb * ${V} + c;
-            dgamma[ch] = (float)sum_ds_xhat[c];
-            dbeta[ch] = (float)sum_ds[c];
-            k_ds[c] = gamma[ch] * rstd[c];
-            k_mean[c] = (float)(k_ds[c] * sum_ds[c] / ${M});
-            k_xhat[c] = (float)(k_ds[c] * sum_ds_xhat[c] / ${M});
-@if BN2
-            dgamma2[ch] = (float)sum_ds_xhat2[c];
-            dbeta2[ch] = (float)sum_ds[c];
-            k_ds2[c] = gamma2[ch] * rstd2[c];
-            k_mean2[c] = (float)(k_ds2[c] * sum_ds[c] / ${M});
-            k_xhat2[c] = (float)(k_ds2[c] * sum_ds_xhat2[c] / ${M});
-@endif
-        }
-        for (int n = 0; n < ${N}; n++) {
-            long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
-            for (int i = 0; i < ${HW} * ${V}; i += ${V})
-                for (int c = 0; c < ${V}; c++) {
-                    long at = base + i + c;
-@if RELU
-                    float ds = z[at] > 0.0f ? dz[at] : 0.0f;
+        dgamma2[c] = (float)sum_ds_xhat2;
+        dbeta2[c] = (float)sum_ds;
+        float k2 = gamma2[c] * saved2[${C_PAD} + c];
+        coef[3 * ${C_PAD} + c] = k2;
+        coef[4 * ${C_PAD} + c] = (float)(k2 * sum_ds / ${M});
+        coef[5 * ${C_PAD} + c] = (float)(k2 * sum_ds_xhat2 / ${M});
 @else
-                    float ds = dz[at];
+        (void)sum_ds_xhat2;
+@endif
+    }
+@if PASS_B
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < ${N}; n++)
+        for (int cb = 0; cb < ${CB}; cb++) {
+@if DY
+            const v${V} mean = *(const v${V} *)(saved + cb * ${V});
+            const v${V} rstd = *(const v${V} *)(saved + ${C_PAD} + cb * ${V});
+            const v${V} k_ds = *(const v${V} *)(coef + cb * ${V});
+            const v${V} k_mean = *(const v${V} *)(coef + ${C_PAD} + cb * ${V});
+            const v${V} k_xhat = *(const v${V} *)(coef + 2 * ${C_PAD} + cb * ${V});
+@endif
+@if BN2
+            const v${V} mean2 = *(const v${V} *)(saved2 + cb * ${V});
+            const v${V} rstd2 = *(const v${V} *)(saved2 + ${C_PAD} + cb * ${V});
+            const v${V} k_ds2 = *(const v${V} *)(coef + 3 * ${C_PAD} + cb * ${V});
+            const v${V} k_mean2 = *(const v${V} *)(coef + 4 * ${C_PAD} + cb * ${V});
+            const v${V} k_xhat2 = *(const v${V} *)(coef + 5 * ${C_PAD} + cb * ${V});
+@endif
+            long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
+            for (long at = base; at < base + ${HW} * ${V}; at += ${V}) {
+@if RELU
+                v${V} ds = relu_mask(*(const v${V} *)(z + at), *(const v${V} *)(dz + at));
+@else
+                v${V} ds = *(const v${V} *)(dz + at);
 @endif
 @if DY
-                    dy[at] ${ASSIGN} k_ds[c] * ds - k_mean[c] - k_xhat[c] * ((y[at] - mean[c]) * rstd[c]);
+                *(v${V} *)(dy + at) ${ASSIGN} k_ds * ds - k_mean -
+                                     k_xhat * ((*(const v${V} *)(y + at) - mean) * rstd);
 @endif
 @if BN2
-                    dy2[at] ${ASSIGN2} k_ds2[c] * ds - k_mean2[c] -
-                                k_xhat2[c] * ((y2[at] - mean2[c]) * rstd2[c]);
+                *(v${V} *)(dy2 + at) ${ASSIGN2} k_ds2 * ds - k_mean2 -
+                                      k_xhat2 * ((*(const v${V} *)(y2 + at) - mean2) * rstd2);
 @endif
 @if SHORTCUT_GRAD
-                    d_shortcut[at] ${ASSIGN2} ds;
+                *(v${V} *)(d_shortcut + at) ${ASSIGN2} ds;
 @endif
-                }
+            }
         }
-    }
+@endif
 }

@@ -5,14 +5,15 @@
    out[n][c][oh][ow] = max over the ${KH}x${KW} window at (oh*${STRIDE} - ${PAD_T}, ow*${STRIDE} - ${PAD_L}); padding never wins */
 static void ${FN}(const float *restrict in, float *restrict out)
 {
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(3) schedule(static)
     for (int n = 0; n < ${N}; n++)
         for (int cb = 0; cb < ${CB}; cb++)
-            for (int oh = 0; oh < ${OH}; oh++)
+            for (int oh = 0; oh < ${OH}; oh++) {
+                const float *x = in + (long)(n * ${CB} + cb) * ${IH} * ${IW} * ${V};
+                float *y = out + (((long)(n * ${CB} + cb) * ${OH} + oh) * ${OW}) * ${V};
                 for (int ow = 0; ow < ${OW}; ow++) {
-                    float best[${V}];
-                    for (int c = 0; c < ${V}; c++)
-                        best[c] = -INFINITY;
+                    v${V} best = {0};
+                    best -= INFINITY;
                     for (int r = 0; r < ${KH}; r++) {
                         int ih = oh * ${STRIDE} - ${PAD_T} + r;
                         if (ih < 0 || ih >= ${IH})
@@ -21,15 +22,13 @@ static void ${FN}(const float *restrict in, float *restrict out)
                             int iw = ow * ${STRIDE} - ${PAD_L} + s;
                             if (iw < 0 || iw >= ${IW})
                                 continue;
-                            const float *x = in + (((long)(n * ${CB} + cb) * ${IH} + ih) * ${IW} + iw) * ${V};
-                            for (int c = 0; c < ${V}; c++)
-                                best[c] = x[c] > best[c] ? x[c] : best[c];
+                            v${V} v = *(const v${V} *)(x + ((long)ih * ${IW} + iw) * ${V});
+                            best = vselect(v > best, v, best);
                         }
                     }
-                    float *y = out + (((long)(n * ${CB} + cb) * ${OH} + oh) * ${OW} + ow) * ${V};
-                    for (int c = 0; c < ${V}; c++)
-                        y[c] = best[c];
+                    *(v${V} *)(y + ow * ${V}) = best;
                 }
+            }
 }
 
 //@@ maxpool_bwd
@@ -43,32 +42,44 @@ static void ${FN}(const float *restrict in, const float *restrict dout, float *r
         for (int cb = 0; cb < ${CB}; cb++) {
             const float *x = in + (long)(n * ${CB} + cb) * ${IH} * ${IW} * ${V};
             float *dx = din + (long)(n * ${CB} + cb) * ${IH} * ${IW} * ${V};
+            const float *dy = dout + (long)(n * ${CB} + cb) * ${OH} * ${OW} * ${V};
 @if FIRST
-            for (long i = 0; i < ${IH} * ${IW} * ${V}; i++)
-                dx[i] = 0.0f;
+            memset(dx, 0, (size_t)${IH} * ${IW} * ${V} * sizeof(float));
 @endif
             for (int oh = 0; oh < ${OH}; oh++)
-                for (int ow = 0; ow < ${OW}; ow++)
-                    for (int c = 0; c < ${V}; c++) {
-                        float best = -INFINITY;
-                        int best_at = 0;
-                        for (int r = 0; r < ${KH}; r++) {
-                            int ih = oh * ${STRIDE} - ${PAD_T} + r;
-                            if (ih < 0 || ih >= ${IH})
+                for (int ow = 0; ow < ${OW}; ow++) {
+                    /* the winning tap per lane, then the gradient to each tap that won */
+                    v${V} best = {0};
+                    i${V} tap = {0};
+                    best -= INFINITY;
+                    for (int r = 0; r < ${KH}; r++) {
+                        int ih = oh * ${STRIDE} - ${PAD_T} + r;
+                        if (ih < 0 || ih >= ${IH})
+                            continue;
+                        for (int s = 0; s < ${KW}; s++) {
+                            int iw = ow * ${STRIDE} - ${PAD_L} + s;
+                            if (iw < 0 || iw >= ${IW})
                                 continue;
-                            for (int s = 0; s < ${KW}; s++) {
-                                int iw = ow * ${STRIDE} - ${PAD_L} + s;
-                                if (iw < 0 || iw >= ${IW})
-                                    continue;
-                                int at = (ih * ${IW} + iw) * ${V} + c;
-                                if (x[at] > best) {
-                                    best = x[at];
-                                    best_at = at;
-                                }
-                            }
+                            v${V} v = *(const v${V} *)(x + ((long)ih * ${IW} + iw) * ${V});
+                            i${V} wins = v > best;
+                            best = vselect(wins, v, best);
+                            tap = (wins & (r * ${KW} + s)) | (~wins & tap);
                         }
-                        dx[best_at] += dout[(((long)(n * ${CB} + cb) * ${OH} + oh) * ${OW} + ow) * ${V} + c];
                     }
+                    v${V} g = *(const v${V} *)(dy + ((long)oh * ${OW} + ow) * ${V});
+                    for (int r = 0; r < ${KH}; r++) {
+                        int ih = oh * ${STRIDE} - ${PAD_T} + r;
+                        if (ih < 0 || ih >= ${IH})
+                            continue;
+                        for (int s = 0; s < ${KW}; s++) {
+                            int iw = ow * ${STRIDE} - ${PAD_L} + s;
+                            if (iw < 0 || iw >= ${IW})
+                                continue;
+                            *(v${V} *)(dx + ((long)ih * ${IW} + iw) * ${V}) +=
+                                (v${V})((i${V})g & (tap == r * ${KW} + s));
+                        }
+                    }
+                }
         }
 }
 

@@ -1,0 +1,18 @@
+/* vector.c - the generated file's vector types and the helpers kernels share. */
+
+//@@ vector_helpers
+/* ${V} floats: one vector of a channel block, and its comparison masks */
+typedef float v${V} __attribute__((vector_size(${BYTES})));
+typedef int32_t i${V} __attribute__((vector_size(${BYTES})));
+
+/* a where mask is set (all ones), else b */
+static inline v${V} vselect(i${V} mask, v${V} a, v${V} b)
+{
+    return (v${V})((mask & (i${V})a) | (~mask & (i${V})b));
+}
+
+/* relu's gradient: g where relu's output z is positive, else 0 */
+static inline v${V} relu_mask(v${V} z, v${V} g)
+{
+    return (v${V})((i${V})g & (z > 0));
+}
