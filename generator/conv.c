@@ -135,31 +135,41 @@ static int same_pattern(const tile *a, const tile *b, int kw)
     return 1;
 }
 
-/* Q (blocks of output channels, dividing out_blocks) and P (pixels): as many
-   accumulators as registers allow after Q weights and a broadcast, in tiles
-   that cut the row evenly and hold enough independent FMAs to hide latency. */
+/* Cycles of one micro-kernel step (an input channel and kernel column) for a
+   tile of fmas FMAs and loads loads, with two FMA pipes of latency 4 (eight
+   FMAs in flight) and two vector loads a cycle; the constant is what
+   llvm-mca -mcpu=sapphirerapids shows besides (loop and address upkeep). */
+static double step_cycles(int fmas, int loads)
+{
+    double fma = (fmas > 8 ? fmas : 8) / 2.0, load = loads / 2.0;
+    return (fma > load ? fma : load) + 1.5;
+}
+
+/* Q (blocks of output channels, dividing out_blocks) and P (pixels) of the
+   row pass's tiles: the fastest by step_cycles over a whole row, within the
+   accumulators GCC keeps in registers without spilling (20 of 32 registers,
+   10 of 16: it hoists the next steps' loads into the rest). */
 static void choose_row_tile(const row_pass *rp, const regs *rg, int *p_out, int *q_out)
 {
+    int max_acc = rg->nreg >= 32 ? 20 : 10;
     double best = -1;
     *p_out = *q_out = 1;
-    for (int q = 1; q <= 4 && q <= rp->out_blocks; q++) {
-        if (rp->out_blocks % q)
+    /* larger q first: on a tie it needs fewer loads a step (p + q) */
+    for (int q = 4; q >= 1; q--) {
+        if (q > rp->out_blocks || rp->out_blocks % q)
             continue;
-        int p_max = (rg->nreg - 4 - q) / q;
-        p_max = p_max > MAX_P ? MAX_P : p_max;
-        for (int p = 1; p <= p_max && p <= rp->out_w + rp->stride; p++) {
+        for (int p = 1; p * q <= max_acc && p <= MAX_P && p <= rp->out_w + rp->stride; p++) {
             if (rp->backward && rp->stride > 1 && p % rp->stride)
                 continue;
             int tiles = (rp->out_w + p - 1) / p;
-            double work = 0, slots = 0;
+            double work = 0, cycles = 0;
             for (int t = 0; t < tiles; t++) {
                 int pix = t == tiles - 1 ? rp->out_w - t * p : p;
-                double fmas = (double)pix * q;
-                work += fmas;
-                slots += (fmas > 8 ? fmas : 8) + (pix + q) * 0.25;
+                work += pix * q / 2.0;
+                cycles += step_cycles(pix * q, pix + q);
             }
-            double score = work / slots;
-            if (score > best + 1e-9) {
+            double score = work / cycles;
+            if (score > best * 1.002) { /* clearly better, not a tie */
                 best = score;
                 *p_out = p;
                 *q_out = q;
@@ -238,7 +248,7 @@ static void emit_row_kernel(em_ctx *e, const row_pass *rp, const tile *t, int q,
             for (int i = 0; i < t->p; i++) {
                 if (!t->valid[i][s])
                     continue;
-                sb_printf(k, "                b = (%s){} + xc[%d];", vec, t->rel[i][s] * v + c);
+                sb_printf(k, "                b = splat(xc[%d]);", t->rel[i][s] * v + c);
                 for (int j = 0; j < q; j++)
                     sb_printf(k, " a%d_%d += w%d * b;", i, j, j);
                 sb_printf(k, "\n");
@@ -444,7 +454,7 @@ static void choose_weight_tile(const conv_shape *s, const regs *rg, int c_count,
                 continue;
             double fmas = acc, loads = qw + s->kw * cc;
             double score = fmas / ((fmas > 8 ? fmas : 8) + loads * 0.25);
-            if (score > best + 1e-9) {
+            if (score > best * 1.002) { /* clearly better, not a tie */
                 best = score;
                 *qw_out = qw;
                 *cc_out = cc;
@@ -466,7 +476,7 @@ static void emit_weight_step(strbuf *k, const conv_shape *s, const char *vec, in
                 continue;
         }
         for (int c = 0; c < cc; c++) {
-            sb_printf(k, "        b = (%s){} + x[(%s * %d + %d) * %d + %d];", vec, ow, s->stride,
+            sb_printf(k, "        b = splat(x[(%s * %d + %d) * %d + %d]);", ow, s->stride,
                       sc - s->pad_l, v, c);
             for (int j = 0; j < qw; j++)
                 sb_printf(k, " g%d_%d_%d += d%d * b;", j, sc, c, j);

@@ -5,6 +5,14 @@
 typedef float v${V} __attribute__((vector_size(${BYTES})));
 typedef int32_t i${V} __attribute__((vector_size(${BYTES})));
 
+/* x in every lane.  x - 0 is x for every x, so the compiler emits one
+   broadcast from memory; 0 + x is not (-0 + 0 is +0) and costs an add and a
+   shuffle on the FMA port. */
+static inline v${V} splat(float x)
+{
+    return x - (v${V}){0};
+}
+
 /* a where mask is set (all ones), else b */
 static inline v${V} vselect(i${V} mask, v${V} a, v${V} b)
 {
