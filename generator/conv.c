@@ -384,31 +384,56 @@ void cv_forward(em_ctx *e, const gr_node *nd, const char *name)
     emit_row_pass(e, &rp, nd->bias, 0, 1, name, title, &io);
 }
 
-/* W [k/V][c/V][r][s][V c][V k] -> Wt [c/V][k/V][r][s][V k][V c], the weights of
-   the transposed convolution. */
-static void emit_transpose(em_ctx *e, const conv_shape *s, const char *name)
+/* Does kernel row r reach any output row of the transposed pass? */
+static int row_used(const row_pass *rp, int r)
 {
-    int v = e->target->vlen;
-    sb_printf(&e->kernels,
-              "/* weights [k/%d][c/%d][r][s][c][k] -> [c/%d][k/%d][r][s][k][c] for backward data */\n"
-              "static void %s(const float *restrict w, float *restrict w_t)\n{\n"
-              "#pragma omp parallel for collapse(2) schedule(static)\n"
-              "    for (int kb = 0; kb < %d; kb++)\n"
-              "        for (int cb = 0; cb < %d; cb++)\n"
-              "            for (int rs = 0; rs < %d; rs++)\n"
-              "                for (int c = 0; c < %d; c++)\n"
-              "                    for (int k = 0; k < %d; k++)\n"
-              "                        w_t[(((long)cb * %d + kb) * %d + rs) * %d + k * %d + c] =\n"
-              "                            w[(((long)kb * %d + cb) * %d + rs) * %d + c * %d + k];\n"
-              "}\n\n",
-              v, v, v, v, name, s->out_blocks, s->in_blocks, s->kh * s->kw, v, v,
-              s->out_blocks, s->kh * s->kw, v * v, v, s->in_blocks, s->kh * s->kw, v * v, v);
+    for (int row = 0; row < rp->out_h; row++) {
+        int t = row + rp->pad_t - r;
+        if (t >= 0 && t % rp->stride == 0 && t / rp->stride < rp->in_h)
+            return 1;
+    }
+    return 0;
 }
 
-long cv_workspace_floats(const em_ctx *e, const gr_node *nd)
+static int col_used(const row_pass *rp, int s)
 {
-    conv_shape s = shape_of(e, nd);
-    return (long)s.in_blocks * s.out_blocks * s.kh * s.kw * e->target->vlen * e->target->vlen;
+    for (int col = 0; col < rp->out_w; col++)
+        if (src_col(rp, col, s) >= 0)
+            return 1;
+    return 0;
+}
+
+/* W [k/V][c/V][r][s][V c][V k] -> Wt [c/V][k/V][r][s][V k][V c], the weights of
+   the transposed convolution, for the taps that reach some pixel (on small
+   images most taps of a 3x3 fall on padding). */
+static void emit_transpose(em_ctx *e, const conv_shape *s, const row_pass *rp, const char *name)
+{
+    int v = e->target->vlen, n_taps = 0, taps[MAX_S * MAX_S];
+    for (int r = 0; r < s->kh; r++)
+        for (int c = 0; c < s->kw; c++)
+            if (row_used(rp, r) && col_used(rp, c))
+                taps[n_taps++] = r * s->kw + c;
+    strbuf *k = &e->kernels;
+    sb_printf(k, "/* weights [k/%d][c/%d][r][s][c][k] -> [c/%d][k/%d][r][s][k][c] for backward data",
+              v, v, v, v);
+    if (n_taps < s->kh * s->kw)
+        sb_printf(k, ",\n   the %d of %d taps that reach a pixel", n_taps, s->kh * s->kw);
+    sb_printf(k, " */\nstatic void %s(const float *restrict w, float *restrict w_t)\n{\n", name);
+    sb_printf(k, "    static const int taps[%d] = {", n_taps);
+    for (int i = 0; i < n_taps; i++)
+        sb_printf(k, "%s%d", i ? ", " : "", taps[i]);
+    sb_printf(k, "};\n");
+    sb_printf(k, "#pragma omp parallel for collapse(2) schedule(static)\n"
+              "    for (int kb = 0; kb < %d; kb++)\n"
+              "        for (int cb = 0; cb < %d; cb++)\n"
+              "            for (int i = 0; i < %d; i++)\n"
+              "                for (int c = 0; c < %d; c++)\n"
+              "                    for (int k = 0; k < %d; k++)\n"
+              "                        w_t[(((long)cb * %d + kb) * %d + taps[i]) * %d + k * %d + c] =\n"
+              "                            w[(((long)kb * %d + cb) * %d + taps[i]) * %d + c * %d + k];\n"
+              "}\n\n",
+              s->out_blocks, s->in_blocks, n_taps, v, v, s->out_blocks, s->kh * s->kw, v * v, v,
+              s->in_blocks, s->kh * s->kw, v * v, v);
 }
 
 void cv_backward_data(em_ctx *e, const gr_node *nd, int accumulate, const char *name)
@@ -416,11 +441,11 @@ void cv_backward_data(em_ctx *e, const gr_node *nd, int accumulate, const char *
     conv_shape s = shape_of(e, nd);
     int v = e->target->vlen;
     char transpose[KN_NAME + 16];
-    snprintf(transpose, sizeof transpose, "%s_transpose", name);
-    emit_transpose(e, &s, transpose);
     long w_block = (long)s.out_blocks * s.kh * s.kw * v * v;
     row_pass rp = {1, s.n, s.out_blocks, s.out_h, s.out_w, s.in_blocks, s.in_h, s.in_w,
                    s.kh, s.kw, s.stride, s.pad_t, s.pad_l, v, w_block};
+    snprintf(transpose, sizeof transpose, "%s_transpose", name);
+    emit_transpose(e, &s, &rp, transpose);
     char sig[256], in[128], w[128], out[128], title[256], prologue[200];
     snprintf(sig, sizeof sig, "const float *restrict dout, const float *restrict w,\n"
              "        float *restrict w_t, float *restrict din");

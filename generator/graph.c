@@ -122,6 +122,27 @@ int gr_conv_flat(const gr_node *nd)
            !nd->pad_l && !nd->pad_b && !nd->pad_r;
 }
 
+/* Kernel taps along one axis that land inside the input, summed over outputs. */
+static long valid_taps(int in, int out, int k, int stride, int pad)
+{
+    long taps = 0;
+    for (int o = 0; o < out; o++)
+        for (int r = 0; r < k; r++) {
+            int at = o * stride - pad + r;
+            taps += at >= 0 && at < in;
+        }
+    return taps;
+}
+
+double gr_node_work_macs(const gr_graph *g, const gr_node *nd)
+{
+    if (nd->op != OP_CONV)
+        return gr_node_macs(g, nd);
+    const gr_shape *in = input_shape(g, nd);
+    return (double)nd->out.c * in->c * valid_taps(in->h, nd->out.h, nd->kh, nd->stride, nd->pad_t) *
+           valid_taps(in->w, nd->out.w, nd->kw, nd->stride, nd->pad_l);
+}
+
 double gr_node_macs(const gr_graph *g, const gr_node *nd)
 {
     if (nd->op == OP_CONV) {

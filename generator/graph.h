@@ -80,7 +80,11 @@ long gr_node_stats(const gr_graph *g, const gr_node *nd);
 /* A 1x1 stride-1 unpadded conv: its pixels are contiguous, so its kernels run
    them as one long row. */
 int gr_conv_flat(const gr_node *nd);
-/* Forward multiply-accumulates per image (conv and fc). */
+/* Forward multiply-accumulates per image (conv and fc), as torchvision counts
+   them: every kernel tap, those on padding too. */
 double gr_node_macs(const gr_graph *g, const gr_node *nd);
+/* The multiply-accumulates that touch data: taps on padding left out.  What
+   the kernels do, and what a profile divides by. */
+double gr_node_work_macs(const gr_graph *g, const gr_node *nd);
 
 #endif

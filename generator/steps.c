@@ -70,8 +70,9 @@ static void comment(writer *w, const lw_step *st, const char *what)
     sb_printf(w->body, "  (%s) */\n", nd->where);
 }
 
-/* Floating-point operations of a step, whole batch: the MACs of convolutions
-   and fc, twice; other steps are memory-bound and not counted. */
+/* Floating-point operations of a step, whole batch: twice the MACs of
+   convolutions and fc that touch data (padding taps are not work); other steps
+   are memory-bound and not counted. */
 static double step_flops(const writer *w, const lw_step *st)
 {
     switch (st->kind) {
@@ -81,7 +82,7 @@ static double step_flops(const writer *w, const lw_step *st)
     case LW_FC:
     case LW_FC_BWD_DATA:
     case LW_FC_BWD_WEIGHTS:
-        return 2.0 * gr_node_macs(w->e->g, node(w, st->node)) * node(w, st->node)->out.n;
+        return 2.0 * gr_node_work_macs(w->e->g, node(w, st->node)) * node(w, st->node)->out.n;
     default:
         return 0;
     }
