@@ -64,6 +64,19 @@ function M.bottleneck.block(x, v, planes, stride)
   return relu(add(out, short))
 end
 
+-- The ImageNet stem: a 7x7/2 conv and a 3x3/2 max-pool, 224 -> 56.  The small
+-- stem for 28x28 and 32x32 images (He et al. 2015, section 4.2; the usual
+-- CIFAR ResNet-18): one 3x3/1 conv and no pool, so layer1 sees the full image.
+local stems = {
+  imagenet = function(x, v, width)
+    x = relu(conv_bn(x, v, width, 7, 2, "conv1", "bn1"))
+    return maxpool(x, 3, {stride = 2, pad = v.pad(3), name = "maxpool"})
+  end,
+  small = function(x, v, width)
+    return relu(conv_bn(x, v, width, 3, 1, "conv1", "bn1"))
+  end,
+}
+
 -- resnet.build{block = resnet.bottleneck, layers = {3, 4, 6, 3}}
 -- Defaults (each overridable with gen -D): the classic tutorial's setup.
 --   input    HxWxC of the images          224x224x3
@@ -71,17 +84,28 @@ end
 --   classes  outputs of fc                3
 --   width    channels of the stem and of layer1 (doubling each stage)  64
 --   variant  torchvision or tutorial      torchvision
+-- The spec may also give
+--   stem      "imagenet" (the default) or "small" (see stems above)
+--   defaults  a table merged over the defaults above: other values, or more
+--             -D keys for the network file to read
+--   layers    a function of the resolved defaults instead of a list, for a
+--             depth that comes from -D (resnet20.lua)
 function M.build(spec)
-  local p = defaults{batch = 8, classes = 3, input = {224, 224, 3}, width = 64,
-                     variant = "torchvision"}
+  local base = {batch = 8, classes = 3, input = {224, 224, 3}, width = 64,
+                variant = "torchvision"}
+  for key, value in pairs(spec.defaults or {}) do base[key] = value end
+  local p = defaults(base)
   local v = variants[p.variant]
   if not v then
     error("-D variant: must be torchvision or tutorial, got '" .. p.variant .. "'")
   end
+  local stem = stems[spec.stem or "imagenet"]
+  if not stem then error("resnet.build: stem must be imagenet or small") end
+  local layers = spec.layers
+  if type(layers) == "function" then layers = layers(p) end
   local x = input{p.input[1], p.input[2], p.input[3], batch = p.batch}
-  x = relu(conv_bn(x, v, p.width, 7, 2, "conv1", "bn1"))
-  x = maxpool(x, 3, {stride = 2, pad = v.pad(3), name = "maxpool"})
-  for stage, blocks in ipairs(spec.layers) do
+  x = stem(x, v, p.width)
+  for stage, blocks in ipairs(layers) do
     local planes = p.width * 2 ^ (stage - 1) // 1
     scope("layer" .. stage, function()
       for i = 1, blocks do
