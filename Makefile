@@ -15,7 +15,7 @@ RT_OBJ := $(patsubst runtime/%.c,$(B)/rt-obj/%.o,$(RT_SRC))
 
 # What a generated program links against (the compile line of README).
 NET_CFLAGS := -O3 -march=native -fopenmp
-NET_LIBS   := -L$(B) -lflatnet -lstb -lcjson -lm
+NET_LIBS   := -L$(B) -lflatnet -lstb -lcjson -lm -lz
 
 .PHONY: all clean deps test demo
 all: $(B)/gen $(B)/libflatnet.a $(B)/shapes

@@ -16,6 +16,7 @@ static const struct {
     {"predict", fn_cli_predict, "the most likely classes of images"},
     {"info", fn_cli_info, "the network, its memory plan and threads"},
     {"split", fn_cli_split, "split an image folder into train/valid/test folders"},
+    {"import", fn_cli_import, "IDX files (MNIST, Fashion-MNIST) into train/valid/test folders"},
     {"profile", fn_cli_profile, "time a training step per layer: ms, GFLOP/s, % of FMA peak"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])

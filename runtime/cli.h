@@ -16,6 +16,7 @@ int fn_cli_predict(const fn_network *net, int argc, char **argv);
 int fn_cli_info(const fn_network *net, int argc, char **argv);
 int fn_cli_split(const fn_network *net, int argc, char **argv);
 int fn_cli_profile(const fn_network *net, int argc, char **argv);
+int fn_cli_import(const fn_network *net, int argc, char **argv);
 
 /* fn_args_parse's result as an exit status: -1 for "carry on". */
 int fn_cli_parse(fn_command *cmd, int argc, char **argv, char **positional, int max_positional,

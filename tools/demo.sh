@@ -20,7 +20,7 @@ build/shapes "$DIR/shapes" --per-class "$PER_CLASS" --size 48 --seed 1
 echo "== 2. generate and compile $NET ($INPUT, batch $BATCH, width $WIDTH)"
 build/gen -D input=$INPUT -D batch=$BATCH -D width=$WIDTH -D classes=3 \
     -o "$DIR/$NET.c" "networks/$NET.lua"
-cc -O3 -march=native -fopenmp "$DIR/$NET.c" -Iruntime -Lbuild -lflatnet -lstb -lcjson -lm \
+cc -O3 -march=native -fopenmp "$DIR/$NET.c" -Iruntime -Lbuild -lflatnet -lstb -lcjson -lm -lz \
     -o "$DIR/$NET"
 
 echo "== 3. split 60/20/20 into train, valid and test"

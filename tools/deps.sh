@@ -5,9 +5,11 @@ set -eu
 
 # build: compiler, Lua (embedded in gen), stb (images), cJSON (checkpoint
 # headers), zlib (IDX import); tests: CMocka; reference: PyTorch with OpenBLAS
-# (without libopenblas0-openmp torch falls back to reference BLAS and is slow).
+# (without libopenblas0-openmp torch falls back to reference BLAS and is slow);
+# demo: Zalando's Fashion-MNIST and gnuplot (tools/plot.sh).
 PACKAGES="gcc make pkg-config liblua5.4-dev libstb-dev libcmocka-dev libcjson-dev
-zlib1g-dev python3 python3-torch python3-torchvision libopenblas0-openmp"
+zlib1g-dev python3 python3-torch python3-torchvision libopenblas0-openmp
+dataset-fashion-mnist gnuplot-nox"
 
 missing=""
 for p in $PACKAGES; do
