@@ -17,7 +17,7 @@ RT_OBJ := $(patsubst runtime/%.c,$(B)/rt-obj/%.o,$(RT_SRC))
 NET_CFLAGS := -O3 -march=native -fopenmp
 NET_LIBS   := -L$(B) -lflatnet -lstb -lcjson -lm -lz
 
-.PHONY: all clean deps test demo
+.PHONY: all clean deps test demo bench
 all: $(B)/gen $(B)/libflatnet.a $(B)/shapes
 
 deps:
@@ -60,6 +60,11 @@ $(B)/shapes: tools/shapes.c runtime/rng.c runtime/rng.h | $(B)
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh
+
+# flatnet against PyTorch, side by side (docs/PERFORMANCE.md).
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@benchmarks/bench.sh
 
 $(B) $(B)/gen-obj $(B)/rt-obj:
 	mkdir -p $@

@@ -5,21 +5,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "rng.h"
 
 /* The rng stream of initial weights: fn_rng_seed(seed, FN_STREAM_INIT, tensor). */
 #define FN_STREAM_INIT 0x696e6974ULL /* "init" */
 
+/* Fresh anonymous pages: zero, and resident only once touched, so a region a
+   command never writes (gradients when evaluating) costs no memory.  The 64
+   bytes before the returned pointer hold the mapping's size. */
 float *fn_alloc_floats(size_t n)
 {
-    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-    if (bytes == 0)
-        bytes = 64;
-    float *p = aligned_alloc(64, bytes);
-    if (p)
-        memset(p, 0, bytes);
-    return p;
+    size_t bytes = 64 + (n * sizeof(float) + 63) / 64 * 64;
+    char *map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED)
+        return NULL;
+    memcpy(map, &bytes, sizeof bytes);
+    return (float *)(map + 64);
+}
+
+void fn_free_floats(void *p)
+{
+    if (!p)
+        return;
+    char *map = (char *)p - 64;
+    size_t bytes;
+    memcpy(&bytes, map, sizeof bytes);
+    munmap(map, bytes);
 }
 
 int fn_model_init(fn_model *m, const fn_network *net, char *err, size_t err_size)
@@ -57,15 +70,15 @@ int fn_model_init(fn_model *m, const fn_network *net, char *err, size_t err_size
 
 void fn_model_free(fn_model *m)
 {
-    free(m->buf.params);
-    free(m->buf.grads);
-    free(m->buf.state);
-    free(m->buf.arena);
-    free(m->buf.input);
-    free(m->buf.labels);
-    free(m->buf.logits);
-    free(m->buf.input_grad);
-    free(m->scratch);
+    fn_free_floats(m->buf.params);
+    fn_free_floats(m->buf.grads);
+    fn_free_floats(m->buf.state);
+    fn_free_floats(m->buf.arena);
+    fn_free_floats(m->buf.input);
+    fn_free_floats(m->buf.labels);
+    fn_free_floats(m->buf.logits);
+    fn_free_floats(m->buf.input_grad);
+    fn_free_floats(m->scratch);
     memset(&m->buf, 0, sizeof m->buf);
     m->scratch = NULL;
 }

@@ -20,8 +20,10 @@ typedef struct {
     float *scratch;       /* max_tensor_count floats: one canonical tensor in transit */
 } fn_model;
 
-/* Zeroed, 64-byte aligned floats (rounded up to whole cache lines); NULL on failure. */
+/* Zeroed, 64-byte aligned floats (rounded up to whole cache lines); NULL on
+   failure.  Pages become resident only when written.  Free with fn_free_floats. */
 float *fn_alloc_floats(size_t n);
+void fn_free_floats(void *p);
 
 int fn_model_init(fn_model *m, const fn_network *net, char *err, size_t err_size);
 void fn_model_free(fn_model *m);

@@ -64,7 +64,7 @@ int fn_optim_init(fn_optim *o, const fn_optim_config *cfg, size_t n, char *err, 
 void fn_optim_free(fn_optim *o)
 {
     for (int s = 0; s < FN_OPTIM_MAX_SLOTS; s++) {
-        free(o->slot[s]);
+        fn_free_floats(o->slot[s]);
         o->slot[s] = NULL;
     }
 }

@@ -222,8 +222,8 @@ static void check_rule(fn_optim_config cfg, double lr, int steps)
             fail_msg("%s step %d: p[%d] = %.9g, the formula gives %.9g",
                      fn_optim_name(cfg.kind), steps, i, p[i], ref_p[i]);
     assert_int_equal(opt.step, steps);
-    free(p);
-    free(g);
+    fn_free_floats(p);
+    fn_free_floats(g);
     fn_optim_free(&opt);
 }
 
@@ -270,8 +270,8 @@ static void optim_keeps_padding_zero(void **state)
         }
         for (int i = 32; i < 64; i++)
             assert_true(p[i] == 0.0f);
-        free(p);
-        free(g);
+        fn_free_floats(p);
+        fn_free_floats(g);
         fn_optim_free(&opt);
     }
 }
@@ -621,7 +621,10 @@ static void write_variant(const char *path, variant v)
     }
     if (v.extra)
         t[n++] = (fn_st_tensor){"extra.weight", "F32", 1, {3}, 12};
-    void *zero = calloc((size_t)fn_net.tensors[0].count + 4096, 8);
+    size_t largest = 0; /* every tensor's data comes from this zeroed buffer */
+    for (int i = 0; i < n; i++)
+        largest = t[i].bytes > largest ? t[i].bytes : largest;
+    void *zero = calloc(largest, 1);
     char err[512];
     assert_int_equal(fn_st_write(path, t, n, zeros, zero, NULL, err, sizeof err), 0);
     free(zero);

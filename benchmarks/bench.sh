@@ -1,0 +1,77 @@
+#!/bin/sh
+# bench.sh - flatnet against PyTorch on this machine, side by side, in one run.
+#
+#   benchmarks/bench.sh [--threads N] [--steps N] [--rounds N]
+#
+# For each row the same network, batch and thread count is timed with
+# flatnet's `profile` and with benchmarks/torch_bench.py (torchvision, SGD with
+# momentum), alternating flatnet and PyTorch for --rounds rounds; each side's
+# number is the median over its rounds of the median step time.  Peak resident
+# memory is the largest of each side's rounds (GNU time's %M).  `make bench`
+# runs this after building and installing what it needs.
+set -eu
+
+THREADS=2
+STEPS=10
+ROUNDS=3
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --threads) THREADS=$2; shift 2 ;;
+    --steps) STEPS=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    *) echo "usage: bench.sh [--threads N] [--steps N] [--rounds N]" >&2; exit 2 ;;
+    esac
+done
+
+DIR=build/bench
+PY=/usr/bin/python3
+mkdir -p "$DIR"
+
+# name         network   batch input      classes mode
+ROWS="resnet50-224-b8-train   resnet50 8  224x224x3 3  train
+resnet18-224-b8-train   resnet18 8  224x224x3 3  train
+resnet18-28x28x1-b64-train resnet18 64 28x28x1 10 train
+resnet50-224-b8-infer   resnet50 8  224x224x3 3  eval"
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+maximum() { sort -g | tail -n 1; }
+
+# flatnet trainers, one per network shape (inference reuses the training build)
+echo "$ROWS" | while read -r name net batch input classes mode; do
+    exe="$DIR/$net-$input-b$batch"
+    [ -x "$exe" ] && continue
+    build/gen -D batch="$batch" -D input="$input" -D classes="$classes" -o "$exe.c" "networks/$net.lua"
+    cc -O3 -march=native -fopenmp "$exe.c" -Iruntime -Lbuild -lflatnet -lstb -lcjson -lz -lm -o "$exe"
+done
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+echo "machine: $cpu, $(nproc) cores; $THREADS threads; $STEPS steps after 3 untimed, $ROUNDS rounds"
+echo "compilers: $(cc --version | head -n 1); PyTorch $($PY -c 'import torch; print(torch.__version__)')"
+printf '\n%-28s %12s %12s %7s %10s %10s %8s\n' "images/s (median)" flatnet PyTorch ratio "flat MiB" "torch MiB" "peak %"
+echo "$ROWS" | while read -r name net batch input classes mode; do
+    exe="$DIR/$net-$input-b$batch"
+    eval_flag=""
+    [ "$mode" = eval ] && eval_flag=--eval
+    : >"$DIR/$name.flat" && : >"$DIR/$name.torch" && : >"$DIR/$name.flat.rss" && : >"$DIR/$name.torch.rss"
+    r=0
+    while [ $r -lt "$ROUNDS" ]; do
+        /usr/bin/time -f %M -o "$DIR/rss" "$exe" profile --threads "$THREADS" --steps "$STEPS" \
+            --warmup 3 $eval_flag >"$DIR/$name.out"
+        sed -n 's/^step: .* \([0-9.]*\) images\/s.*= \([0-9.]*\)% of peak$/\1 \2/p' \
+            "$DIR/$name.out" >>"$DIR/$name.flat"
+        cat "$DIR/rss" >>"$DIR/$name.flat.rss"
+        /usr/bin/time -f %M -o "$DIR/rss" $PY benchmarks/torch_bench.py "$net" "$batch" "$input" \
+            "$classes" "$mode" --threads "$THREADS" --steps "$STEPS" --warmup 3 >"$DIR/$name.tout"
+        sed -n 's/.*images_per_s=\([0-9.]*\).*/\1/p' "$DIR/$name.tout" >>"$DIR/$name.torch"
+        cat "$DIR/rss" >>"$DIR/$name.torch.rss"
+        r=$((r + 1))
+    done
+    flat=$(cut -d' ' -f1 "$DIR/$name.flat" | median)
+    peak=$(cut -d' ' -f2 "$DIR/$name.flat" | median)
+    torch=$(median <"$DIR/$name.torch")
+    flat_mib=$(maximum <"$DIR/$name.flat.rss" | awk '{ printf "%.0f", $1 / 1024 }')
+    torch_mib=$(maximum <"$DIR/$name.torch.rss" | awk '{ printf "%.0f", $1 / 1024 }')
+    ratio=$(awk -v f="$flat" -v t="$torch" 'BEGIN { printf "%.2f", f / t }')
+    printf '%-28s %12.2f %12.2f %6sx %10s %10s %7s%%\n' "$name" "$flat" "$torch" "$ratio" \
+        "$flat_mib" "$torch_mib" "$peak"
+done
