@@ -27,6 +27,7 @@
 
 #define MAX_P 32
 #define MAX_S 16
+#define MAX_TAPS 49 /* 7x7 */
 #define C_UNROLL 4 /* input channels a micro-kernel step */
 
 typedef struct {
@@ -69,7 +70,7 @@ static conv_shape shape_of(const em_ctx *e, const gr_node *nd)
     return s;
 }
 
-/* ============================================================ row pass */
+/* ================================================= forward and transposed */
 
 /* A convolution pass, forward or transposed (backward data), from the point
    of view of its output: out_blocks x out_h x out_w vectors, each summing
@@ -82,57 +83,104 @@ typedef struct {
     int kh, kw, stride, pad_t, pad_l;
     int c_count;                  /* input channels a block that hold data */
     long w_block;                 /* floats between output blocks in the weights */
-} row_pass;
+} conv_pass;
 
-/* P pixels from column col0 of an output row, and which input column each
-   kernel column reads for each pixel (relative to the tile's base column). */
-typedef struct {
-    int col0, p;
-    int valid[MAX_P][MAX_S];
-    int rel[MAX_P][MAX_S];
-} tile;
-
-/* Input column read by output column col through kernel column s, or -1. */
-static int src_col(const row_pass *rp, int col, int s)
+/* Input row (column) read by output row (column) `at` through kernel row
+   (column) `tap`, or -1: padding, or a stride-2 transposed pass's gap. */
+static int src_index(const conv_pass *cp, int at, int tap, int pad, int in_size)
 {
-    if (!rp->backward) {
-        int src = col * rp->stride - rp->pad_l + s;
-        return src >= 0 && src < rp->in_w ? src : -1;
+    if (!cp->backward) {
+        int src = at * cp->stride - pad + tap;
+        return src >= 0 && src < in_size ? src : -1;
     }
-    int t = col + rp->pad_l - s;
-    if (t < 0 || t % rp->stride || t / rp->stride >= rp->in_w)
+    int t = at + pad - tap;
+    if (t < 0 || t % cp->stride || t / cp->stride >= in_size)
         return -1;
-    return t / rp->stride;
+    return t / cp->stride;
 }
 
-/* The input column a tile's offsets are relative to. */
-static int base_col(const row_pass *rp, int col0)
+static int src_row(const conv_pass *cp, int row, int r)
 {
-    return rp->backward ? col0 / rp->stride : col0 * rp->stride;
+    return src_index(cp, row, r, cp->pad_t, cp->in_h);
 }
 
-static void make_tile(const row_pass *rp, int col0, int p, tile *t)
+static int src_col(const conv_pass *cp, int col, int s)
 {
-    memset(t, 0, sizeof *t);
-    t->col0 = col0;
-    t->p = p;
-    for (int i = 0; i < p; i++)
-        for (int s = 0; s < rp->kw; s++) {
-            int src = src_col(rp, col0 + i, s);
-            t->valid[i][s] = src >= 0;
-            t->rel[i][s] = src >= 0 ? src - base_col(rp, col0) : 0;
-        }
+    return src_index(cp, col, s, cp->pad_l, cp->in_w);
 }
 
-static int same_pattern(const tile *a, const tile *b, int kw)
+/* Passes whose output planes are small (GR_SMALL_PLANE) run as "plane
+   passes": a tile is whole planes of one or more images, every tap resolved at
+   generation time, instead of a few pixels of a row. */
+static int plane_pass(const conv_pass *cp)
 {
-    if (a->p != b->p)
+    return cp->out_h * cp->out_w <= GR_SMALL_PLANE;
+}
+
+/* One micro-kernel: P output pixels x Q vectors of output channels, and for
+   each tap the c loop sweeps, which pixels it reaches and where they read. */
+typedef struct {
+    int p, q;
+    int n_taps;
+    int tap[MAX_TAPS];            /* the weights' tap: r * kw + s, or s in a row pass */
+    int valid[MAX_P][MAX_TAPS];
+    long rel[MAX_P][MAX_TAPS];    /* input offset in floats from x, channel 0 */
+    long out_off[MAX_P];          /* output offset in floats from out, block 0 */
+    int group[MAX_P];             /* the image (plane pass) whose sums a pixel adds to */
+} micro_tile;
+
+static int same_tile(const micro_tile *a, const micro_tile *b)
+{
+    if (a->p != b->p || a->n_taps != b->n_taps)
         return 0;
     for (int i = 0; i < a->p; i++)
-        for (int s = 0; s < kw; s++)
-            if (a->valid[i][s] != b->valid[i][s] || a->rel[i][s] != b->rel[i][s])
+        for (int t = 0; t < a->n_taps; t++)
+            if (a->valid[i][t] != b->valid[i][t] || a->rel[i][t] != b->rel[i][t])
                 return 0;
     return 1;
+}
+
+/* A row pass's tile: pixels col0.. of one output row; kernel rows are a
+   runtime loop, so the taps here are the kernel columns. */
+static void row_tile(const conv_pass *cp, int v, int col0, int p, micro_tile *t)
+{
+    memset(t, 0, sizeof *t);
+    t->p = p;
+    t->n_taps = cp->kw;
+    int base = cp->backward ? col0 / cp->stride : col0 * cp->stride;
+    for (int s = 0; s < cp->kw; s++)
+        t->tap[s] = s;
+    for (int i = 0; i < p; i++) {
+        t->out_off[i] = (long)i * v;
+        for (int s = 0; s < cp->kw; s++) {
+            int src = src_col(cp, col0 + i, s);
+            t->valid[i][s] = src >= 0;
+            t->rel[i][s] = src >= 0 ? (long)(src - base) * v : 0;
+        }
+    }
+}
+
+/* A plane pass's tile: every pixel of `images` images, every tap resolved. */
+static void plane_tile(const conv_pass *cp, int v, int images, micro_tile *t)
+{
+    memset(t, 0, sizeof *t);
+    int plane = cp->out_h * cp->out_w;
+    long in_image = (long)cp->in_blocks * cp->in_h * cp->in_w * v;
+    long out_image = (long)cp->out_blocks * cp->out_h * cp->out_w * v;
+    t->p = images * plane;
+    t->n_taps = cp->kh * cp->kw;
+    for (int k = 0; k < t->n_taps; k++)
+        t->tap[k] = k;
+    for (int i = 0; i < t->p; i++) {
+        int g = i / plane, row = i % plane / cp->out_w, col = i % cp->out_w;
+        t->out_off[i] = g * out_image + (long)(row * cp->out_w + col) * v;
+        t->group[i] = g;
+        for (int k = 0; k < t->n_taps; k++) {
+            int sr = src_row(cp, row, k / cp->kw), sc = src_col(cp, col, k % cp->kw);
+            t->valid[i][k] = sr >= 0 && sc >= 0;
+            t->rel[i][k] = t->valid[i][k] ? g * in_image + (long)(sr * cp->in_w + sc) * v : 0;
+        }
+    }
 }
 
 /* Cycles of one micro-kernel step (an input channel and kernel column) for a
@@ -145,26 +193,31 @@ static double step_cycles(int fmas, int loads)
     return (fma > load ? fma : load) + 1.5;
 }
 
-/* Q (blocks of output channels, dividing out_blocks) and P (pixels) of the
-   row pass's tiles: the fastest by step_cycles over a whole row, within the
-   accumulators GCC keeps in registers without spilling (20 of 32 registers,
-   10 of 16: it hoists the next steps' loads into the rest). */
-static void choose_row_tile(const row_pass *rp, const regs *rg, int *p_out, int *q_out)
+/* GCC keeps this many accumulators in registers without spilling (20 of 32
+   registers, 10 of 16: it hoists the next steps' loads into the rest). */
+static int max_accumulators(const regs *rg)
 {
-    int max_acc = rg->nreg >= 32 ? 20 : 10;
+    return rg->nreg >= 32 ? 20 : 10;
+}
+
+/* Q (blocks of output channels, dividing out_blocks) and P (pixels) of a row
+   pass's tiles: the fastest by step_cycles over a whole row. */
+static void choose_row_tile(const conv_pass *cp, const regs *rg, int *p_out, int *q_out)
+{
     double best = -1;
     *p_out = *q_out = 1;
     /* larger q first: on a tie it needs fewer loads a step (p + q) */
     for (int q = 4; q >= 1; q--) {
-        if (q > rp->out_blocks || rp->out_blocks % q)
+        if (q > cp->out_blocks || cp->out_blocks % q)
             continue;
-        for (int p = 1; p * q <= max_acc && p <= MAX_P && p <= rp->out_w + rp->stride; p++) {
-            if (rp->backward && rp->stride > 1 && p % rp->stride)
+        for (int p = 1; p * q <= max_accumulators(rg) && p <= MAX_P && p <= cp->out_w + cp->stride;
+             p++) {
+            if (cp->backward && cp->stride > 1 && p % cp->stride)
                 continue;
-            int tiles = (rp->out_w + p - 1) / p;
+            int tiles = (cp->out_w + p - 1) / p;
             double work = 0, cycles = 0;
             for (int t = 0; t < tiles; t++) {
-                int pix = t == tiles - 1 ? rp->out_w - t * p : p;
+                int pix = t == tiles - 1 ? cp->out_w - t * p : p;
                 work += pix * q / 2.0;
                 cycles += step_cycles(pix * q, pix + q);
             }
@@ -178,63 +231,94 @@ static void choose_row_tile(const row_pass *rp, const regs *rg, int *p_out, int 
     }
 }
 
-/* The micro-kernel of tile t: accumulates P x Q output vectors over every
-   input block and kernel row, then stores (or adds) them. */
-static void emit_row_kernel(em_ctx *e, const row_pass *rp, const tile *t, int q, int bias,
-                            int accumulate, int sums, const char *name)
+/* Images a plane-pass tile spans (dividing n) and Q. */
+static void choose_plane_tile(const conv_pass *cp, const regs *rg, int *images_out, int *q_out)
+{
+    int plane = cp->out_h * cp->out_w;
+    double best = -1;
+    *images_out = *q_out = 1;
+    for (int q = 4; q >= 1; q--) {
+        if (q > cp->out_blocks || cp->out_blocks % q)
+            continue;
+        for (int g = 1; g * plane * q <= max_accumulators(rg) && g * plane <= MAX_P; g++) {
+            if (cp->n % g)
+                continue;
+            double score = g * plane * q / 2.0 / step_cycles(g * plane * q, g * plane + q);
+            if (score > best * 1.002) {
+                best = score;
+                *images_out = g;
+                *q_out = q;
+            }
+        }
+    }
+}
+
+/* The micro-kernel: P x Q output vectors accumulated over every input block,
+   kernel row (a runtime loop in a row pass) and tap, then stored or added;
+   with sums, each group's channel sums and sums of squares are added to part,
+   for BN's batch statistics. */
+static void emit_micro_kernel(em_ctx *e, const conv_pass *cp, const micro_tile *t, int bias,
+                              int accumulate, int sums, const char *name, const char *about)
 {
     regs rg = regs_of(e);
     strbuf *k = &e->kernels;
-    int v = rg.vlen;
+    int v = rg.vlen, q = t->q, rows = !plane_pass(cp);
     const char *vec = rg.vec;
-    sb_printf(k, "/* %d pixels from column %d x %d vectors of %d channels */\n", t->p, t->col0, q, v);
+    sb_printf(k, "/* %s x %d vectors of %d channels */\n", about, q, v);
     sb_printf(k, "static inline __attribute__((always_inline)) void %s(\n", name);
     sb_printf(k, "    const float *restrict in, const float *restrict w, const float *restrict bias,\n");
-    sb_printf(k, "    float *restrict out, %sint row, int col0)\n{\n",
-              sums ? "float *restrict part, " : "");
-    for (int j = 0; j < q; j++)
-        if (bias)
-            sb_printf(k, "    const %s bias%d = *(const %s *)(bias + %d);\n", vec, j, vec, j * v);
+    sb_printf(k, "    float *restrict out, float *restrict part, int row, int col0)\n{\n");
+    sb_printf(k, "    (void)part;\n");
+    if (!rows)
+        sb_printf(k, "    (void)row;\n    (void)col0;\n");
+    for (int j = 0; j < q && bias; j++)
+        sb_printf(k, "    const %s bias%d = *(const %s *)(bias + %d);\n", vec, j, vec, j * v);
     if (!bias)
         sb_printf(k, "    (void)bias;\n");
     for (int i = 0; i < t->p; i++) {
         sb_printf(k, "    %s", vec);
-        for (int j = 0; j < q; j++) {
+        for (int j = 0; j < q; j++)
             if (bias)
                 sb_printf(k, "%s a%d_%d = bias%d", j ? "," : "", i, j, j);
             else
                 sb_printf(k, "%s a%d_%d = {0}", j ? "," : "", i, j);
-        }
         sb_printf(k, ";\n");
     }
-    sb_printf(k, "    for (int cb = 0; cb < %d; cb++)\n", rp->in_blocks);
-    sb_printf(k, "        for (int r = 0; r < %d; r++) {\n", rp->kh);
-    if (!rp->backward) {
-        sb_printf(k, "            int src_row = row * %d - %d + r;\n", rp->stride, rp->pad_t);
-        sb_printf(k, "            if (src_row < 0 || src_row >= %d)\n", rp->in_h);
+    long plane_in = (long)cp->in_h * cp->in_w * v, tap_floats = (long)v * v;
+    sb_printf(k, "    for (int cb = 0; cb < %d; cb++) {\n", cp->in_blocks);
+    if (rows) {
+        sb_printf(k, "        for (int r = 0; r < %d; r++) {\n", cp->kh);
+        if (!cp->backward) {
+            sb_printf(k, "            int src_row = row * %d - %d + r;\n", cp->stride, cp->pad_t);
+            sb_printf(k, "            if (src_row < 0 || src_row >= %d)\n", cp->in_h);
+        } else {
+            sb_printf(k, "            int t = row + %d - r, src_row = t / %d;\n", cp->pad_t,
+                      cp->stride);
+            sb_printf(k, "            if (t < 0 || t %% %d != 0 || src_row >= %d)\n", cp->stride,
+                      cp->in_h);
+        }
         sb_printf(k, "                continue;\n");
+        sb_printf(k, "            const float *x = in + (long)cb * %ld + ((long)src_row * %d + col0 %s %d) * %d;\n",
+                  plane_in, cp->in_w, cp->backward ? "/" : "*", cp->stride, v);
+        sb_printf(k, "            const float *wr = w + ((long)cb * %d + r) * %ld;\n", cp->kh,
+                  cp->kw * tap_floats);
     } else {
-        sb_printf(k, "            int t = row + %d - r;\n", rp->pad_t);
-        sb_printf(k, "            if (t < 0 || t %% %d != 0 || t / %d >= %d)\n", rp->stride,
-                  rp->stride, rp->in_h);
-        sb_printf(k, "                continue;\n");
-        sb_printf(k, "            int src_row = t / %d;\n", rp->stride);
+        sb_printf(k, "        {\n");
+        sb_printf(k, "            const float *x = in + (long)cb * %ld;\n", plane_in);
+        sb_printf(k, "            const float *wr = w + (long)cb * %ld;\n",
+                  cp->kh * cp->kw * tap_floats);
     }
-    sb_printf(k, "            const float *x = in + (((long)cb * %d + src_row) * %d + col0 %s %d) * %d;\n",
-              rp->in_h, rp->in_w, rp->backward ? "/" : "*", rp->stride, v);
-    sb_printf(k, "            const float *wr = w + ((long)cb * %d + r) * %d;\n", rp->kh,
-              rp->kw * v * v);
     /* the input channels of a block, C_UNROLL at a time: unrolling all of them
        makes the file several times larger for a few percent */
-    int unroll = rp->c_count % C_UNROLL ? 1 : C_UNROLL;
-    sb_printf(k, "            for (int c = 0; c < %d; c += %d) {\n", rp->c_count, unroll);
+    int unroll = cp->c_count % C_UNROLL ? 1 : C_UNROLL;
+    sb_printf(k, "            for (int c = 0; c < %d; c += %d) {\n", cp->c_count, unroll);
     sb_printf(k, "                const float *xc = x + c, *wc = wr + c * %d;\n", v);
     sb_printf(k, "                %s", vec);
     for (int j = 0; j < q; j++)
         sb_printf(k, "%sw%d", j ? ", " : " ", j);
     sb_printf(k, ", b;\n");
     for (int c = 0; c < unroll; c++)
-        for (int s = 0; s < rp->kw; s++) {
+        for (int s = 0; s < t->n_taps; s++) {
             int used = 0;
             for (int i = 0; i < t->p; i++)
                 used |= t->valid[i][s];
@@ -243,94 +327,117 @@ static void emit_row_kernel(em_ctx *e, const row_pass *rp, const tile *t, int q,
             sb_printf(k, "               ");
             for (int j = 0; j < q; j++)
                 sb_printf(k, " w%d = *(const %s *)(wc + %ld);", j, vec,
-                          (long)(s * v + c) * v + j * rp->w_block);
+                          t->tap[s] * tap_floats + (long)c * v + j * cp->w_block);
             sb_printf(k, "\n");
             for (int i = 0; i < t->p; i++) {
                 if (!t->valid[i][s])
                     continue;
-                sb_printf(k, "                b = splat(xc[%d]);", t->rel[i][s] * v + c);
+                sb_printf(k, "                b = splat(xc[%ld]);", t->rel[i][s] + c);
                 for (int j = 0; j < q; j++)
                     sb_printf(k, " a%d_%d += w%d * b;", i, j, j);
                 sb_printf(k, "\n");
             }
         }
-    sb_printf(k, "            }\n");
-    sb_printf(k, "        }\n");
-    long out_block = (long)rp->out_h * rp->out_w * v;
+    sb_printf(k, "            }\n        }\n    }\n");
+    long out_block = (long)cp->out_h * cp->out_w * v;
     for (int i = 0; i < t->p; i++)
         for (int j = 0; j < q; j++)
-            sb_printf(k, "    *(%s *)(out + %ld) %s a%d_%d;\n", vec, j * out_block + i * v,
+            sb_printf(k, "    *(%s *)(out + %ld) %s a%d_%d;\n", vec, t->out_off[i] + j * out_block,
                       accumulate ? "+=" : "=", i, j);
     if (sums) {
-        /* the row's channel sums and sums of squares, for BN's batch statistics */
+        long c_pad = (long)cp->out_blocks * v;
         sb_printf(k, "    if (part) {\n");
-        for (int j = 0; j < q; j++) {
-            sb_printf(k, "        *(%s *)(part + %d) +=", vec, j * v);
-            for (int i = 0; i < t->p; i++)
-                sb_printf(k, "%s a%d_%d", i ? " +" : "", i, j);
-            sb_printf(k, ";\n        *(%s *)(part + %d) +=", vec, rp->out_blocks * v + j * v);
-            for (int i = 0; i < t->p; i++)
-                sb_printf(k, "%s a%d_%d * a%d_%d", i ? " +" : "", i, j, i, j);
-            sb_printf(k, ";\n");
-        }
+        for (int g = 0; g <= t->group[t->p - 1]; g++)
+            for (int j = 0; j < q; j++) {
+                const char *sep = " ";
+                sb_printf(k, "        *(%s *)(part + %ld) +=", vec, 2 * c_pad * g + j * v);
+                for (int i = 0; i < t->p; i++, sep = " + ")
+                    if (t->group[i] == g)
+                        sb_printf(k, "%sa%d_%d", sep, i, j);
+                sep = " ";
+                sb_printf(k, ";\n        *(%s *)(part + %ld) +=", vec, 2 * c_pad * g + c_pad + j * v);
+                for (int i = 0; i < t->p; i++)
+                    if (t->group[i] == g) {
+                        sb_printf(k, "%sa%d_%d * a%d_%d", sep, i, j, i, j);
+                        sep = " + ";
+                    }
+                sb_printf(k, ";\n");
+            }
         sb_printf(k, "    }\n");
     }
     sb_printf(k, "}\n\n");
 }
 
-/* Pointers a row pass starts each (image, output block group) from. */
+/* Pointers a pass starts each (image, output block group) from. */
 typedef struct {
     const char *signature;   /* the layer function's parameters */
     const char *in;          /* the broadcast input of image n */
     const char *w;           /* the weights of output block ob */
-    const char *out;         /* the output of image n, block ob, row 0 */
+    const char *out;         /* the output of image n, block ob */
     const char *prologue;    /* statements before the parallel loop, or "" */
-} row_pass_io;
+} pass_io;
 
-/* The micro-kernels of a row pass and the layer function calling them. */
-static void emit_row_pass(em_ctx *e, const row_pass *rp, int bias, int accumulate, int sums,
-                          const char *name, const char *title, const row_pass_io *io)
+/* Zeroes the partial sums a loop iteration adds to (sums of a forward). */
+static void emit_zero_sums(strbuf *k, const conv_pass *cp, int v, int q, const char *first_row,
+                           int rows)
+{
+    long c_pad = (long)cp->out_blocks * v;
+    sb_printf(k, "                float *sums = part ? part + (%s) * %ld + ob * %d : NULL;\n",
+              first_row, 2 * c_pad, v);
+    sb_printf(k, "                for (int i = 0; sums && i < %d; i++) {\n", rows);
+    sb_printf(k, "                    memset(sums + i * %ld, 0, %d * sizeof(float));\n", 2 * c_pad,
+              q * v);
+    sb_printf(k, "                    memset(sums + i * %ld + %ld, 0, %d * sizeof(float));\n",
+              2 * c_pad, c_pad, q * v);
+    sb_printf(k, "                }\n");
+}
+
+/* A row pass: micro-kernels for each distinct tile of an output row, and the
+   layer function calling them over images, output block groups and rows. */
+static void emit_row_pass(em_ctx *e, const conv_pass *cp, int bias, int accumulate, int sums,
+                          const char *name, const char *title, const pass_io *io)
 {
     regs rg = regs_of(e);
     int v = rg.vlen, p, q;
-    choose_row_tile(rp, &rg, &p, &q);
-    int n_tiles = (rp->out_w + p - 1) / p;
-    tile *tiles = calloc((size_t)n_tiles, sizeof *tiles);
+    choose_row_tile(cp, &rg, &p, &q);
+    int n_tiles = (cp->out_w + p - 1) / p;
+    micro_tile *tiles = calloc((size_t)n_tiles, sizeof *tiles);
     int *kernel = calloc((size_t)n_tiles, sizeof *kernel); /* micro-kernel number */
     int n_kernels = 0;
-    char kname[KN_NAME + 16];
+    char kname[KN_NAME + 16], about[64];
     for (int i = 0; i < n_tiles; i++) {
-        make_tile(rp, i * p, i == n_tiles - 1 ? rp->out_w - i * p : p, &tiles[i]);
+        int pix = i == n_tiles - 1 ? cp->out_w - i * p : p;
+        row_tile(cp, v, i * p, pix, &tiles[i]);
+        tiles[i].q = q;
         kernel[i] = -1;
         for (int j = 0; j < i && kernel[i] < 0; j++)
-            if (same_pattern(&tiles[j], &tiles[i], rp->kw))
+            if (same_tile(&tiles[j], &tiles[i]))
                 kernel[i] = kernel[j];
         if (kernel[i] < 0) {
             kernel[i] = n_kernels++;
             snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
-            emit_row_kernel(e, rp, &tiles[i], q, bias, accumulate, sums, kname);
+            snprintf(about, sizeof about, "%d pixels of a row from column %d", pix, i * p);
+            emit_micro_kernel(e, cp, &tiles[i], bias, accumulate, sums, kname, about);
         }
     }
     strbuf *k = &e->kernels;
     sb_printf(k, "/* %s\n   rows of %d tiles of %d pixels x %d vectors (%d accumulators) */\n",
               title, n_tiles, p, q, p * q);
     sb_printf(k, "static void %s(%s)\n{\n%s", name, io->signature, io->prologue);
+    /* output blocks outermost: a thread's share of iterations then reuses the
+       same weights over images and rows, from L2 */
     sb_printf(k, "#pragma omp parallel for collapse(3) schedule(static)\n");
-    sb_printf(k, "    for (int n = 0; n < %d; n++)\n", rp->n);
-    sb_printf(k, "        for (int ob = 0; ob < %d; ob += %d)\n", rp->out_blocks, q);
-    sb_printf(k, "            for (int row = 0; row < %d; row++) {\n", rp->out_h);
+    sb_printf(k, "    for (int ob = 0; ob < %d; ob += %d)\n", cp->out_blocks, q);
+    sb_printf(k, "        for (int n = 0; n < %d; n++)\n", cp->n);
+    sb_printf(k, "            for (int row = 0; row < %d; row++) {\n", cp->out_h);
     sb_printf(k, "                const float *x = %s;\n", io->in);
     sb_printf(k, "                const float *wt = %s;\n", io->w);
-    sb_printf(k, "                float *y = %s + (long)row * %d;\n", io->out, rp->out_w * v);
-    if (sums) {
-        sb_printf(k, "                float *sums = part ? part + ((long)n * %d + row) * %d + ob * %d "
-                  ": NULL;\n", rp->out_h, 2 * rp->out_blocks * v, v);
-        sb_printf(k, "                if (sums) {\n");
-        sb_printf(k, "                    memset(sums, 0, %d * sizeof(float));\n", q * v);
-        sb_printf(k, "                    memset(sums + %d, 0, %d * sizeof(float));\n",
-                  rp->out_blocks * v, q * v);
-        sb_printf(k, "                }\n");
-    }
+    sb_printf(k, "                float *y = %s + (long)row * %d;\n", io->out, cp->out_w * v);
+    char first_row[64];
+    snprintf(first_row, sizeof first_row, "(long)n * %d + row", cp->out_h);
+    if (sums)
+        emit_zero_sums(k, cp, v, q, first_row, 1);
+    const char *sums_arg = sums ? "sums" : "NULL";
     char bias_arg[32];
     snprintf(bias_arg, sizeof bias_arg, bias ? "bias + ob * %d" : "NULL", v);
     for (int i = 0; i < n_tiles;) {
@@ -338,19 +445,63 @@ static void emit_row_pass(em_ctx *e, const row_pass *rp, int bias, int accumulat
         while (j + 1 < n_tiles && kernel[j + 1] == kernel[i])
             j++;
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
-        const char *sums_arg = sums ? "sums, " : "";
         if (j == i)
-            sb_printf(k, "                %s(x, wt, %s, y + %d, %srow, %d);\n", kname, bias_arg,
-                      tiles[i].col0 * v, sums_arg, tiles[i].col0);
+            sb_printf(k, "                %s(x, wt, %s, y + %d, %s, row, %d);\n", kname, bias_arg,
+                      i * p * v, sums_arg, i * p);
         else
             sb_printf(k, "                for (int col = %d; col <= %d; col += %d)\n"
-                      "                    %s(x, wt, %s, y + col * %d, %srow, col);\n",
-                      tiles[i].col0, tiles[j].col0, p, kname, bias_arg, v, sums_arg);
+                      "                    %s(x, wt, %s, y + col * %d, %s, row, col);\n",
+                      i * p, j * p, p, kname, bias_arg, v, sums_arg);
         i = j + 1;
     }
     sb_printf(k, "            }\n}\n\n");
     free(tiles);
     free(kernel);
+}
+
+/* A plane pass: one micro-kernel over whole planes of a few images, and the
+   layer function calling it over image groups and output block groups. */
+static void emit_plane_pass(em_ctx *e, const conv_pass *cp, int bias, int accumulate, int sums,
+                            const char *name, const char *title, const pass_io *io)
+{
+    regs rg = regs_of(e);
+    int v = rg.vlen, images, q;
+    choose_plane_tile(cp, &rg, &images, &q);
+    micro_tile *t = calloc(1, sizeof *t);
+    plane_tile(cp, v, images, t);
+    t->q = q;
+    char kname[KN_NAME + 16], about[64];
+    snprintf(kname, sizeof kname, "%s_tile", name);
+    snprintf(about, sizeof about, "%d %dx%d planes (%d pixels)", images, cp->out_h, cp->out_w,
+             t->p);
+    emit_micro_kernel(e, cp, t, bias, accumulate, sums, kname, about);
+    strbuf *k = &e->kernels;
+    sb_printf(k, "/* %s\n   tiles of %d whole %dx%d planes x %d vectors (%d accumulators) */\n",
+              title, images, cp->out_h, cp->out_w, q, t->p * q);
+    sb_printf(k, "static void %s(%s)\n{\n%s", name, io->signature, io->prologue);
+    sb_printf(k, "#pragma omp parallel for collapse(2) schedule(static)\n");
+    sb_printf(k, "    for (int ob = 0; ob < %d; ob += %d)\n", cp->out_blocks, q);
+    sb_printf(k, "        for (int n = 0; n < %d; n += %d) {\n", cp->n, images);
+    sb_printf(k, "                const float *x = %s;\n", io->in);
+    sb_printf(k, "                const float *wt = %s;\n", io->w);
+    sb_printf(k, "                float *y = %s;\n", io->out);
+    if (sums)
+        emit_zero_sums(k, cp, v, q, "n", images);
+    char bias_arg[32];
+    snprintf(bias_arg, sizeof bias_arg, bias ? "bias + ob * %d" : "NULL", v);
+    sb_printf(k, "                %s(x, wt, %s, y, %s, 0, 0);\n", kname, bias_arg,
+              sums ? "sums" : "NULL");
+    sb_printf(k, "        }\n}\n\n");
+    free(t);
+}
+
+static void emit_pass(em_ctx *e, const conv_pass *cp, int bias, int accumulate, int sums,
+                      const char *name, const char *title, const pass_io *io)
+{
+    if (plane_pass(cp))
+        emit_plane_pass(e, cp, bias, accumulate, sums, name, title, io);
+    else
+        emit_row_pass(e, cp, bias, accumulate, sums, name, title, io);
 }
 
 /* ======================================================== layer kernels */
@@ -369,9 +520,9 @@ void cv_forward(em_ctx *e, const gr_node *nd, const char *name)
     conv_shape s = shape_of(e, nd);
     int v = e->target->vlen;
     long w_block = (long)s.in_blocks * s.kh * s.kw * v * v;
-    row_pass rp = {0, s.n, s.in_blocks, s.in_h, s.in_w, s.out_blocks, s.out_h, s.out_w,
-                   s.kh, s.kw, s.stride, s.pad_t, s.pad_l,
-                   s.in_blocks == 1 ? s.in_c_last : v, w_block};
+    conv_pass cp = {0, s.n, s.in_blocks, s.in_h, s.in_w, s.out_blocks, s.out_h, s.out_w,
+                    s.kh, s.kw, s.stride, s.pad_t, s.pad_l,
+                    s.in_blocks == 1 ? s.in_c_last : v, w_block};
     char sig[256], in[128], w[128], out[128], title[256];
     snprintf(sig, sizeof sig, "const float *restrict in, const float *restrict w,\n"
              "        const float *restrict bias, float *restrict out, float *restrict part");
@@ -380,25 +531,23 @@ void cv_forward(em_ctx *e, const gr_node *nd, const char *name)
     snprintf(out, sizeof out, "out + ((long)n * %d + ob) * %ld", s.out_blocks,
              (long)s.out_h * s.out_w * v);
     conv_title(e, nd, "forward", title, sizeof title);
-    row_pass_io io = {sig, in, w, out, nd->bias ? "" : "    (void)bias;\n"};
-    emit_row_pass(e, &rp, nd->bias, 0, 1, name, title, &io);
+    pass_io io = {sig, in, w, out, nd->bias ? "" : "    (void)bias;\n"};
+    emit_pass(e, &cp, nd->bias, 0, 1, name, title, &io);
 }
 
-/* Does kernel row r reach any output row of the transposed pass? */
-static int row_used(const row_pass *rp, int r)
+/* Does kernel row r (column s) reach any output row (column) of the pass? */
+static int row_used(const conv_pass *cp, int r)
 {
-    for (int row = 0; row < rp->out_h; row++) {
-        int t = row + rp->pad_t - r;
-        if (t >= 0 && t % rp->stride == 0 && t / rp->stride < rp->in_h)
+    for (int row = 0; row < cp->out_h; row++)
+        if (src_row(cp, row, r) >= 0)
             return 1;
-    }
     return 0;
 }
 
-static int col_used(const row_pass *rp, int s)
+static int col_used(const conv_pass *cp, int s)
 {
-    for (int col = 0; col < rp->out_w; col++)
-        if (src_col(rp, col, s) >= 0)
+    for (int col = 0; col < cp->out_w; col++)
+        if (src_col(cp, col, s) >= 0)
             return 1;
     return 0;
 }
@@ -406,12 +555,12 @@ static int col_used(const row_pass *rp, int s)
 /* W [k/V][c/V][r][s][V c][V k] -> Wt [c/V][k/V][r][s][V k][V c], the weights of
    the transposed convolution, for the taps that reach some pixel (on small
    images most taps of a 3x3 fall on padding). */
-static void emit_transpose(em_ctx *e, const conv_shape *s, const row_pass *rp, const char *name)
+static void emit_transpose(em_ctx *e, const conv_shape *s, const conv_pass *cp, const char *name)
 {
-    int v = e->target->vlen, n_taps = 0, taps[MAX_S * MAX_S];
+    int v = e->target->vlen, n_taps = 0, taps[MAX_TAPS];
     for (int r = 0; r < s->kh; r++)
         for (int c = 0; c < s->kw; c++)
-            if (row_used(rp, r) && col_used(rp, c))
+            if (row_used(cp, r) && col_used(cp, c))
                 taps[n_taps++] = r * s->kw + c;
     strbuf *k = &e->kernels;
     sb_printf(k, "/* weights [k/%d][c/%d][r][s][c][k] -> [c/%d][k/%d][r][s][k][c] for backward data",
@@ -442,10 +591,10 @@ void cv_backward_data(em_ctx *e, const gr_node *nd, int accumulate, const char *
     int v = e->target->vlen;
     char transpose[KN_NAME + 16];
     long w_block = (long)s.out_blocks * s.kh * s.kw * v * v;
-    row_pass rp = {1, s.n, s.out_blocks, s.out_h, s.out_w, s.in_blocks, s.in_h, s.in_w,
-                   s.kh, s.kw, s.stride, s.pad_t, s.pad_l, v, w_block};
+    conv_pass cp = {1, s.n, s.out_blocks, s.out_h, s.out_w, s.in_blocks, s.in_h, s.in_w,
+                    s.kh, s.kw, s.stride, s.pad_t, s.pad_l, v, w_block};
     snprintf(transpose, sizeof transpose, "%s_transpose", name);
-    emit_transpose(e, &s, &rp, transpose);
+    emit_transpose(e, &s, &cp, transpose);
     char sig[256], in[128], w[128], out[128], title[256], prologue[200];
     snprintf(sig, sizeof sig, "const float *restrict dout, const float *restrict w,\n"
              "        float *restrict w_t, float *restrict din");
@@ -456,8 +605,8 @@ void cv_backward_data(em_ctx *e, const gr_node *nd, int accumulate, const char *
              (long)s.in_h * s.in_w * v);
     conv_title(e, nd, accumulate ? "backward data, added to din" : "backward data", title,
                sizeof title);
-    row_pass_io io = {sig, in, w, out, prologue};
-    emit_row_pass(e, &rp, 0, accumulate, 0, name, title, &io);
+    pass_io io = {sig, in, w, out, prologue};
+    emit_pass(e, &cp, 0, accumulate, 0, name, title, &io);
 }
 
 /* ===================================================== backward weights */
@@ -510,9 +659,34 @@ static void emit_weight_step(strbuf *k, const conv_shape *s, const char *vec, in
     }
 }
 
-void cv_backward_weights(em_ctx *e, const gr_node *nd, const char *name)
+/* The bias gradient: dbias[k] = sum of dout over images and pixels. */
+static void emit_bias_grad(strbuf *k, const conv_shape *s, const regs *rg, int bias)
 {
-    conv_shape s = shape_of(e, nd);
+    long dq = (long)s->out_h * s->out_w * rg->vlen;
+    if (!bias) {
+        sb_printf(k, "    (void)dbias;\n");
+        return;
+    }
+    sb_printf(k, "#pragma omp parallel for schedule(static)\n");
+    sb_printf(k, "    for (int kb = 0; kb < %d; kb++) {\n", s->out_blocks);
+    sb_printf(k, "        %s sum = {0};\n", rg->vec);
+    sb_printf(k, "        for (int n = 0; n < %d; n++)\n", s->n);
+    sb_printf(k, "            for (long i = 0; i < %ld; i += %d)\n", dq, rg->vlen);
+    sb_printf(k, "                sum += *(const %s *)(dout + ((long)n * %d + kb) * %ld + i);\n",
+              rg->vec, s->out_blocks, dq);
+    sb_printf(k, "        *(%s *)(dbias + kb * %d) = sum;\n    }\n", rg->vec, rg->vlen);
+}
+
+static const char *weight_signature =
+    "(const float *restrict in, const float *restrict dout,\n"
+    "        float *restrict dbias, float *restrict dw)";
+
+/* Backward weights of a large plane: a dW tile of qw vectors x kw columns x cc
+   channels in registers while a micro-kernel sweeps a (dY row, X row) pair. */
+static void emit_weight_rows(em_ctx *e, const gr_node *nd, const conv_shape *sp,
+                             const char *name, const char *title)
+{
+    conv_shape s = *sp;
     regs rg = regs_of(e);
     int v = rg.vlen, qw, cc;
     int c_count = s.in_blocks == 1 ? s.in_c_last : v;
@@ -520,10 +694,7 @@ void cv_backward_weights(em_ctx *e, const gr_node *nd, const char *name)
     long dq = (long)s.out_h * s.out_w * v;                 /* dY block stride */
     long gq = (long)s.in_blocks * s.kh * s.kw * v * v;     /* dW output block stride */
     strbuf *k = &e->kernels;
-    char title[256];
-    conv_title(e, nd, "backward weights", title, sizeof title);
 
-    /* the micro-kernel: one (row of dY, row of X) pair into a dW tile */
     int lo = 0, hi = s.out_w; /* columns whose every kernel column is inside */
     while (lo < s.out_w && lo * s.stride - s.pad_l < 0)
         lo++;
@@ -565,8 +736,7 @@ void cv_backward_weights(em_ctx *e, const gr_node *nd, const char *name)
     long rs = (long)s.kh * s.kw * v * v;
     sb_printf(k, "/* %s\n   each thread owns (%d output blocks x 1 input block) tiles of dW */\n",
               title, qw);
-    sb_printf(k, "static void %s(const float *restrict in, const float *restrict dout,\n"
-              "        float *restrict dbias, float *restrict dw)\n{\n", name);
+    sb_printf(k, "static void %s%s\n{\n", name, weight_signature);
     sb_printf(k, "#pragma omp parallel for collapse(2) schedule(static)\n");
     sb_printf(k, "    for (int kb = 0; kb < %d; kb += %d)\n", s.out_blocks, qw);
     sb_printf(k, "        for (int cb = 0; cb < %d; cb++) {\n", s.in_blocks);
@@ -587,17 +757,99 @@ void cv_backward_weights(em_ctx *e, const gr_node *nd, const char *name)
     sb_printf(k, "                            %s_tile(dy, x + c0, g + r * %d + c0 * %d);\n", name,
               s.kw * v * v, v);
     sb_printf(k, "                    }\n                }\n        }\n");
-    if (nd->bias) {
-        sb_printf(k, "#pragma omp parallel for schedule(static)\n");
-        sb_printf(k, "    for (int kb = 0; kb < %d; kb++) {\n", s.out_blocks);
-        sb_printf(k, "        %s sum = {0};\n", rg.vec);
-        sb_printf(k, "        for (int n = 0; n < %d; n++)\n", s.n);
-        sb_printf(k, "            for (long i = 0; i < %ld; i += %d)\n", dq, v);
-        sb_printf(k, "                sum += *(const %s *)(dout + ((long)n * %d + kb) * %ld + i);\n",
-                  rg.vec, s.out_blocks, dq);
-        sb_printf(k, "        *(%s *)(dbias + kb * %d) = sum;\n    }\n", rg.vec, v);
-    } else {
-        sb_printf(k, "    (void)dbias;\n");
-    }
+    emit_bias_grad(k, &s, &rg, nd->bias);
     sb_printf(k, "}\n\n");
+}
+
+/* Backward weights of a small plane: for each tap, a dW tile of qw vectors x
+   cc channels stays in registers over every image and pixel. */
+static void emit_weight_plane(em_ctx *e, const gr_node *nd, const conv_shape *sp,
+                              const char *name, const char *title)
+{
+    conv_shape s = *sp, one_column = *sp;
+    regs rg = regs_of(e);
+    int v = rg.vlen, qw, cc;
+    int c_count = s.in_blocks == 1 ? s.in_c_last : v;
+    one_column.kw = 1;
+    choose_weight_tile(&one_column, &rg, c_count, &qw, &cc);
+    conv_pass cp = {0, s.n, s.in_blocks, s.in_h, s.in_w, s.out_blocks, s.out_h, s.out_w,
+                    s.kh, s.kw, s.stride, s.pad_t, s.pad_l, c_count, 0};
+    long dq = (long)s.out_h * s.out_w * v, dy_image = s.out_blocks * dq;
+    long x_image = (long)s.in_blocks * s.in_h * s.in_w * v;
+    long gq = (long)s.in_blocks * s.kh * s.kw * v * v;
+    strbuf *k = &e->kernels;
+    int used[MAX_TAPS] = {0};
+    for (int tap = 0; tap < s.kh * s.kw; tap++) {
+        for (int p = 0; p < s.out_h * s.out_w; p++)
+            used[tap] |= src_row(&cp, p / s.out_w, tap / s.kw) >= 0 &&
+                         src_col(&cp, p % s.out_w, tap % s.kw) >= 0;
+        if (!used[tap])
+            continue;
+        sb_printf(k, "/* tap %d,%d: %d vectors x %d input channels of dW over every image */\n",
+                  tap / s.kw, tap % s.kw, qw, cc);
+        sb_printf(k, "static inline __attribute__((always_inline)) void %s_tap%d(\n", name, tap);
+        sb_printf(k, "    const float *restrict dy, const float *restrict x, float *restrict g)\n{\n");
+        for (int j = 0; j < qw; j++) {
+            sb_printf(k, "    %s", rg.vec);
+            for (int c = 0; c < cc; c++)
+                sb_printf(k, "%s g%d_%d = {0}", c ? "," : "", j, c);
+            sb_printf(k, ";\n");
+        }
+        sb_printf(k, "    %s", rg.vec);
+        for (int j = 0; j < qw; j++)
+            sb_printf(k, " d%d,", j);
+        sb_printf(k, " b;\n");
+        sb_printf(k, "    for (int n = 0; n < %d; n++, dy += %ld, x += %ld) {\n", s.n, dy_image,
+                  x_image);
+        for (int p = 0; p < s.out_h * s.out_w; p++) {
+            int sr = src_row(&cp, p / s.out_w, tap / s.kw), sc = src_col(&cp, p % s.out_w, tap % s.kw);
+            if (sr < 0 || sc < 0)
+                continue;
+            for (int j = 0; j < qw; j++)
+                sb_printf(k, "        d%d = *(const %s *)(dy + %ld);\n", j, rg.vec, j * dq + (long)p * v);
+            for (int c = 0; c < cc; c++) {
+                sb_printf(k, "        b = splat(x[%ld]);", (long)(sr * s.in_w + sc) * v + c);
+                for (int j = 0; j < qw; j++)
+                    sb_printf(k, " g%d_%d += d%d * b;", j, c, j);
+                sb_printf(k, "\n");
+            }
+        }
+        sb_printf(k, "    }\n");
+        for (int j = 0; j < qw; j++)
+            for (int c = 0; c < cc; c++)
+                sb_printf(k, "    *(%s *)(g + %ld) = g%d_%d;\n", rg.vec,
+                          j * gq + (long)(tap * v + c) * v, j, c);
+        sb_printf(k, "}\n\n");
+    }
+
+    long rs = (long)s.kh * s.kw * v * v;
+    sb_printf(k, "/* %s\n   each thread owns (%d output blocks x 1 input block) tiles of dW */\n",
+              title, qw);
+    sb_printf(k, "static void %s%s\n{\n", name, weight_signature);
+    sb_printf(k, "#pragma omp parallel for collapse(2) schedule(static)\n");
+    sb_printf(k, "    for (int kb = 0; kb < %d; kb += %d)\n", s.out_blocks, qw);
+    sb_printf(k, "        for (int cb = 0; cb < %d; cb++) {\n", s.in_blocks);
+    sb_printf(k, "            float *g = dw + ((long)kb * %d + cb) * %ld;\n", s.in_blocks, rs);
+    sb_printf(k, "            const float *dy = dout + (long)kb * %ld, *x = in + (long)cb * %ld;\n",
+              dq, x_image / s.in_blocks);
+    /* taps that only ever meet padding are not written: their gradient is
+       zero, and the gradient region starts zeroed (flatnet.h) */
+    sb_printf(k, "            for (int c0 = 0; c0 < %d; c0 += %d) {\n", c_count, cc);
+    for (int tap = 0; tap < s.kh * s.kw; tap++)
+        if (used[tap])
+            sb_printf(k, "                %s_tap%d(dy, x + c0, g + c0 * %d);\n", name, tap, v);
+    sb_printf(k, "            }\n        }\n");
+    emit_bias_grad(k, &s, &rg, nd->bias);
+    sb_printf(k, "}\n\n");
+}
+
+void cv_backward_weights(em_ctx *e, const gr_node *nd, const char *name)
+{
+    conv_shape s = shape_of(e, nd);
+    char title[256];
+    conv_title(e, nd, "backward weights", title, sizeof title);
+    if (s.out_h * s.out_w <= GR_SMALL_PLANE)
+        emit_weight_plane(e, nd, &s, name, title);
+    else
+        emit_weight_rows(e, nd, &s, name, title);
 }

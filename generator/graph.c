@@ -143,6 +143,13 @@ double gr_node_work_macs(const gr_graph *g, const gr_node *nd)
            valid_taps(in->w, nd->out.w, nd->kw, nd->stride, nd->pad_l);
 }
 
+int gr_conv_sum_rows(const gr_node *nd)
+{
+    if (gr_conv_flat(nd) || nd->out.h * nd->out.w <= GR_SMALL_PLANE)
+        return 1;
+    return nd->out.h;
+}
+
 double gr_node_macs(const gr_graph *g, const gr_node *nd)
 {
     if (nd->op == OP_CONV) {

@@ -208,11 +208,12 @@ void kn_bn_stats(em_ctx *e, const gr_node *nd, int from_partial, char *name)
                                          "batch statistics");
     set_planes(e, nd, &v);
     const gr_node *conv = input_of(e, nd);
-    long rows = (long)conv->out.n * (gr_conv_flat(conv) ? 1 : conv->out.h);
+    long rows = (long)conv->out.n * gr_conv_sum_rows(conv);
     tpl_set_int(&v, "ROWS", rows);
     tpl_set_int(&v, "TWO_C_PAD", 2L * plan_of(e, nd)->c_pad);
     snprintf(name, KN_NAME, "bn_%d_%dx%d_n%d_stats%s", nd->out.c, nd->out.h, nd->out.w, nd->out.n,
-             from_partial ? (gr_conv_flat(conv) ? "_from_plane_sums" : "_from_row_sums") : "");
+             from_partial ? (gr_conv_sum_rows(conv) == 1 ? "_from_plane_sums" : "_from_row_sums")
+                          : "");
     define(e, name, from_partial ? "bn_stats_partial" : "bn_stats_direct", &v);
 }
 

@@ -235,7 +235,7 @@ static void forward_node(lw_ctx *c, lw_program *pr, lw_list *list, int i, int tr
             st->in[k] = pr->value_of[nd->in[k]];
     st->out[0] = pr->value_of[i];
     if (nd->op == OP_CONV && train && c->conv_sums[i]) {
-        long rows = (long)nd->out.n * (gr_conv_flat(nd) ? 1 : nd->out.h);
+        long rows = (long)nd->out.n * gr_conv_sum_rows(nd);
         partial[i] = new_value(pr, LV_PARTIAL, i, rows * 2 * channels_padded(c, i));
         st->out[1] = partial[i];
     }

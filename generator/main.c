@@ -100,6 +100,12 @@ static int write_file(const char *path, const char *data, size_t len)
     return 0;
 }
 
+static void free_defines(dsl_define *defines, int n)
+{
+    for (int i = 0; i < n; i++)
+        free((char *)defines[i].key);
+}
+
 int main(int argc, char **argv)
 {
     dsl_define defines[MAX_DEFINES];
@@ -113,17 +119,18 @@ int main(int argc, char **argv)
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
             usage(stdout);
+            free_defines(defines, n_defines);
             return 0;
         } else if (!strncmp(arg, "-D", 2)) {
             const char *def = arg[2] ? arg + 2 : (i++, value);
             const char *eq = def ? strchr(def, '=') : NULL;
             if (!eq || eq == def) {
                 fprintf(stderr, "gen: -D needs key=value, got '%s'\n", def ? def : "");
-                return 2;
+                goto bad_usage;
             }
             if (n_defines == MAX_DEFINES) {
                 fprintf(stderr, "gen: more than %d -D options\n", MAX_DEFINES);
-                return 2;
+                goto bad_usage;
             }
             defines[n_defines].key = strndup(def, (size_t)(eq - def));
             defines[n_defines++].value = eq + 1;
@@ -131,13 +138,13 @@ int main(int argc, char **argv)
             const char *dir = arg[2] ? arg + 2 : (i++, value);
             if (!dir || n_includes == MAX_INCLUDES) {
                 fprintf(stderr, "gen: -I needs a directory\n");
-                return 2;
+                goto bad_usage;
             }
             includes[n_includes++] = dir;
         } else if (!strcmp(arg, "-o")) {
             if (!value) {
                 fprintf(stderr, "gen: -o needs a file name\n");
-                return 2;
+                goto bad_usage;
             }
             out_path = argv[++i];
         } else if (!strcmp(arg, "--summary")) {
@@ -150,21 +157,21 @@ int main(int argc, char **argv)
             if (!target) {
                 fprintf(stderr, "gen: --target must be avx512, avx2 or generic, got '%s'\n",
                         name ? name : "");
-                return 2;
+                goto bad_usage;
             }
         } else if (arg[0] == '-' && arg[1]) {
             fprintf(stderr, "gen: unknown option '%s' (gen --help lists them)\n", arg);
-            return 2;
+            goto bad_usage;
         } else if (script) {
             fprintf(stderr, "gen: one network file, got '%s' and '%s'\n", script, arg);
-            return 2;
+            goto bad_usage;
         } else {
             script = arg;
         }
     }
     if (!script) {
         usage(stderr);
-        return 2;
+        goto bad_usage;
     }
 
     dsl_options opt = {
@@ -185,6 +192,7 @@ int main(int argc, char **argv)
                                                        err, sizeof err)) {
         fprintf(stderr, "gen: %s\n", err);
         gr_free(&g);
+        free_defines(defines, n_defines);
         return 1;
     }
     strbuf out = {0};
@@ -202,7 +210,10 @@ int main(int argc, char **argv)
     sb_free(&out);
     pl_free(&plan);
     gr_free(&g);
-    for (int i = 0; i < n_defines; i++)
-        free((char *)defines[i].key);
+    free_defines(defines, n_defines);
     return rc ? 1 : 0;
+
+bad_usage:
+    free_defines(defines, n_defines);
+    return 2;
 }

@@ -17,6 +17,9 @@
  * loop over that many floats.  Padding lanes of that layout hold zero and stay
  * zero under every update rule (their gradients are exactly zero), so every
  * region must start zeroed (calloc or memset) before tensors are packed in.
+ * Backward writes every gradient that can be nonzero; gradients that are
+ * always zero (padding lanes, kernel taps that only ever meet padding) are
+ * never written and keep the region's initial zero.
  */
 #ifndef FLATNET_H
 #define FLATNET_H
