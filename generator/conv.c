@@ -677,9 +677,21 @@ static void emit_bias_grad(strbuf *k, const conv_shape *s, const regs *rg, int b
     sb_printf(k, "        *(%s *)(dbias + kb * %d) = sum;\n    }\n", rg->vec, rg->vlen);
 }
 
-static const char *weight_signature =
-    "(const float *restrict in, const float *restrict dout,\n"
-    "        float *restrict dbias, float *restrict dw)";
+/* The layer function up to its loop body: a thread takes whole (qw output
+   blocks x 1 input block) tiles of dW, whose start is g. */
+static void emit_weight_layer_open(strbuf *k, const conv_shape *s, int v, int qw, const char *name,
+                                   const char *title)
+{
+    sb_printf(k, "/* %s\n   each thread owns (%d output blocks x 1 input block) tiles of dW */\n",
+              title, qw);
+    sb_printf(k, "static void %s(const float *restrict in, const float *restrict dout,\n"
+              "        float *restrict dbias, float *restrict dw)\n{\n", name);
+    sb_printf(k, "#pragma omp parallel for collapse(2) schedule(static)\n");
+    sb_printf(k, "    for (int kb = 0; kb < %d; kb += %d)\n", s->out_blocks, qw);
+    sb_printf(k, "        for (int cb = 0; cb < %d; cb++) {\n", s->in_blocks);
+    sb_printf(k, "            float *g = dw + ((long)kb * %d + cb) * %ld;\n", s->in_blocks,
+              (long)s->kh * s->kw * v * v);
+}
 
 /* Backward weights of a large plane: a dW tile of qw vectors x kw columns x cc
    channels in registers while a micro-kernel sweeps a (dY row, X row) pair. */
@@ -734,13 +746,7 @@ static void emit_weight_rows(em_ctx *e, const gr_node *nd, const conv_shape *sp,
     sb_printf(k, "}\n\n");
 
     long rs = (long)s.kh * s.kw * v * v;
-    sb_printf(k, "/* %s\n   each thread owns (%d output blocks x 1 input block) tiles of dW */\n",
-              title, qw);
-    sb_printf(k, "static void %s%s\n{\n", name, weight_signature);
-    sb_printf(k, "#pragma omp parallel for collapse(2) schedule(static)\n");
-    sb_printf(k, "    for (int kb = 0; kb < %d; kb += %d)\n", s.out_blocks, qw);
-    sb_printf(k, "        for (int cb = 0; cb < %d; cb++) {\n", s.in_blocks);
-    sb_printf(k, "            float *g = dw + ((long)kb * %d + cb) * %ld;\n", s.in_blocks, rs);
+    emit_weight_layer_open(k, &s, v, qw, name, title);
     for (int j = 0; j < qw; j++)
         sb_printf(k, "            memset(g + %ld, 0, %ld * sizeof(float));\n", j * gq, rs);
     sb_printf(k, "            for (int n = 0; n < %d; n++)\n", s.n);
@@ -822,14 +828,7 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const conv_shape *sp
         sb_printf(k, "}\n\n");
     }
 
-    long rs = (long)s.kh * s.kw * v * v;
-    sb_printf(k, "/* %s\n   each thread owns (%d output blocks x 1 input block) tiles of dW */\n",
-              title, qw);
-    sb_printf(k, "static void %s%s\n{\n", name, weight_signature);
-    sb_printf(k, "#pragma omp parallel for collapse(2) schedule(static)\n");
-    sb_printf(k, "    for (int kb = 0; kb < %d; kb += %d)\n", s.out_blocks, qw);
-    sb_printf(k, "        for (int cb = 0; cb < %d; cb++) {\n", s.in_blocks);
-    sb_printf(k, "            float *g = dw + ((long)kb * %d + cb) * %ld;\n", s.in_blocks, rs);
+    emit_weight_layer_open(k, &s, v, qw, name, title);
     sb_printf(k, "            const float *dy = dout + (long)kb * %ld, *x = in + (long)cb * %ld;\n",
               dq, x_image / s.in_blocks);
     /* taps that only ever meet padding are not written: their gradient is

@@ -135,28 +135,35 @@ void kn_conv_bwd_weights(em_ctx *e, const gr_node *nd, char *name)
         cv_backward_weights(e, nd, name);
 }
 
+/* "maxpool3x3s2p1_64_112x112" + suffix; defines the shape's window search
+   first, which forward and backward share. */
+static void maxpool_vars(em_ctx *e, const gr_node *nd, tpl_vars *v, const char *what,
+                         const char *suffix, char *name)
+{
+    char window[48], base[KN_NAME - 24]; /* room for the suffixes */
+    window_name(nd, window, sizeof window);
+    snprintf(base, sizeof base, "maxpool%s_%d_%dx%d", window, nd->out.c, input_of(e, nd)->out.h,
+             input_of(e, nd)->out.w);
+    set_common(e, nd, v, what);
+    set_window(e, nd, v);
+    tpl_set(v, "WINDOW", "%s_window", base);
+    snprintf(name, KN_NAME, "%s_window", base);
+    define(e, name, "maxpool_window", v);
+    snprintf(name, KN_NAME, "%s_n%d_%s", base, nd->out.n, suffix);
+}
+
 void kn_maxpool_fwd(em_ctx *e, const gr_node *nd, char *name)
 {
     tpl_vars v = {0};
-    char window[48];
-    window_name(nd, window, sizeof window);
-    set_common(e, nd, &v, "forward");
-    set_window(e, nd, &v);
-    snprintf(name, KN_NAME, "maxpool%s_%d_%dx%d_n%d_fwd", window, nd->out.c,
-             input_of(e, nd)->out.h, input_of(e, nd)->out.w, nd->out.n);
+    maxpool_vars(e, nd, &v, "forward", "fwd", name);
     define(e, name, "maxpool_fwd", &v);
 }
 
 void kn_maxpool_bwd(em_ctx *e, const gr_node *nd, int accumulate, char *name)
 {
     tpl_vars v = {0};
-    char window[48];
-    window_name(nd, window, sizeof window);
-    set_common(e, nd, &v, "backward");
-    set_window(e, nd, &v);
+    maxpool_vars(e, nd, &v, "backward", accumulate ? "bwd_acc" : "bwd", name);
     tpl_set_int(&v, "FIRST", !accumulate);
-    snprintf(name, KN_NAME, "maxpool%s_%d_%dx%d_n%d_bwd%s", window, nd->out.c,
-             input_of(e, nd)->out.h, input_of(e, nd)->out.w, nd->out.n, acc_suffix(accumulate));
     define(e, name, "maxpool_bwd", &v);
 }
 

@@ -1,8 +1,34 @@
 /* pool.c - max pooling and global average pooling over [n][c / V][h][w][V]. */
 
+//@@ maxpool_window
+/* The ${KH}x${KW} window of output (oh, ow) over one plane of [h][w][V]: its
+   maximum per lane, and in *tap the first tap (r * ${KW} + s, window order, as
+   torch picks it) holding it; padding never wins. */
+static inline v${V} ${FN}(const float *restrict x, int oh, int ow, i${V} *tap)
+{
+    v${V} best = {0};
+    best -= INFINITY;
+    *tap = (i${V}){0};
+    for (int r = 0; r < ${KH}; r++) {
+        int ih = oh * ${STRIDE} - ${PAD_T} + r;
+        if (ih < 0 || ih >= ${IH})
+            continue;
+        for (int s = 0; s < ${KW}; s++) {
+            int iw = ow * ${STRIDE} - ${PAD_L} + s;
+            if (iw < 0 || iw >= ${IW})
+                continue;
+            v${V} v = *(const v${V} *)(x + ((long)ih * ${IW} + iw) * ${V});
+            i${V} wins = v > best;
+            best = vselect(wins, v, best);
+            *tap = (wins & (r * ${KW} + s)) | (~wins & *tap);
+        }
+    }
+    return best;
+}
+
 //@@ maxpool_fwd
 /* ${TITLE}
-   out[n][c][oh][ow] = max over the ${KH}x${KW} window at (oh*${STRIDE} - ${PAD_T}, ow*${STRIDE} - ${PAD_L}); padding never wins */
+   out[n][c][oh][ow] = max over the ${KH}x${KW} window at (oh*${STRIDE} - ${PAD_T}, ow*${STRIDE} - ${PAD_L}) */
 static void ${FN}(const float *restrict in, float *restrict out)
 {
 #pragma omp parallel for collapse(3) schedule(static)
@@ -12,29 +38,15 @@ static void ${FN}(const float *restrict in, float *restrict out)
                 const float *x = in + (long)(n * ${CB} + cb) * ${IH} * ${IW} * ${V};
                 float *y = out + (((long)(n * ${CB} + cb) * ${OH} + oh) * ${OW}) * ${V};
                 for (int ow = 0; ow < ${OW}; ow++) {
-                    v${V} best = {0};
-                    best -= INFINITY;
-                    for (int r = 0; r < ${KH}; r++) {
-                        int ih = oh * ${STRIDE} - ${PAD_T} + r;
-                        if (ih < 0 || ih >= ${IH})
-                            continue;
-                        for (int s = 0; s < ${KW}; s++) {
-                            int iw = ow * ${STRIDE} - ${PAD_L} + s;
-                            if (iw < 0 || iw >= ${IW})
-                                continue;
-                            v${V} v = *(const v${V} *)(x + ((long)ih * ${IW} + iw) * ${V});
-                            best = vselect(v > best, v, best);
-                        }
-                    }
-                    *(v${V} *)(y + ow * ${V}) = best;
+                    i${V} tap;
+                    *(v${V} *)(y + ow * ${V}) = ${WINDOW}(x, oh, ow, &tap);
                 }
             }
 }
 
 //@@ maxpool_bwd
 /* ${TITLE}
-   din[argmax of each window] += dout; the argmax is the first maximum in window
-   order, as torch picks it.  Windows overlap, so a thread owns whole planes. */
+   din[argmax of each window] += dout.  Windows overlap, so a thread owns whole planes. */
 static void ${FN}(const float *restrict in, const float *restrict dout, float *restrict din)
 {
 #pragma omp parallel for collapse(2) schedule(static)
@@ -48,24 +60,9 @@ static void ${FN}(const float *restrict in, const float *restrict dout, float *r
 @endif
             for (int oh = 0; oh < ${OH}; oh++)
                 for (int ow = 0; ow < ${OW}; ow++) {
-                    /* the winning tap per lane, then the gradient to each tap that won */
-                    v${V} best = {0};
-                    i${V} tap = {0};
-                    best -= INFINITY;
-                    for (int r = 0; r < ${KH}; r++) {
-                        int ih = oh * ${STRIDE} - ${PAD_T} + r;
-                        if (ih < 0 || ih >= ${IH})
-                            continue;
-                        for (int s = 0; s < ${KW}; s++) {
-                            int iw = ow * ${STRIDE} - ${PAD_L} + s;
-                            if (iw < 0 || iw >= ${IW})
-                                continue;
-                            v${V} v = *(const v${V} *)(x + ((long)ih * ${IW} + iw) * ${V});
-                            i${V} wins = v > best;
-                            best = vselect(wins, v, best);
-                            tap = (wins & (r * ${KW} + s)) | (~wins & tap);
-                        }
-                    }
+                    /* the gradient goes to the tap that won, lane by lane */
+                    i${V} tap;
+                    ${WINDOW}(x, oh, ow, &tap);
                     v${V} g = *(const v${V} *)(dy + ((long)oh * ${OW} + ow) * ${V});
                     for (int r = 0; r < ${KH}; r++) {
                         int ih = oh * ${STRIDE} - ${PAD_T} + r;
