@@ -231,6 +231,21 @@ static void choose_row_tile(const conv_pass *cp, const regs *rg, int *p_out, int
     }
 }
 
+/* Input blocks one micro-kernel call sweeps (a divisor of in_blocks): the
+   weights the tiles of a row share are then at most WEIGHT_BUDGET bytes and
+   stay in L1 from tile to tile instead of streaming from L2 for each. */
+#define WEIGHT_BUDGET (24 * 1024)
+
+static int choose_chunk(const conv_pass *cp, int q, int v)
+{
+    long per_block = (long)q * cp->kh * cp->kw * v * v * (long)sizeof(float);
+    int chunk = 1;
+    for (int c = 1; c <= cp->in_blocks; c++)
+        if (cp->in_blocks % c == 0 && c * per_block <= WEIGHT_BUDGET)
+            chunk = c;
+    return chunk;
+}
+
 /* Images a plane-pass tile spans (dividing n) and Q. */
 static void choose_plane_tile(const conv_pass *cp, const regs *rg, int *images_out, int *q_out)
 {
@@ -258,34 +273,60 @@ static void choose_plane_tile(const conv_pass *cp, const regs *rg, int *images_o
    with sums, each group's channel sums and sums of squares are added to part,
    for BN's batch statistics. */
 static void emit_micro_kernel(em_ctx *e, const conv_pass *cp, const micro_tile *t, int bias,
-                              int accumulate, int sums, const char *name, const char *about)
+                              int accumulate, int sums, int chunk, const char *name,
+                              const char *about)
 {
     regs rg = regs_of(e);
     strbuf *k = &e->kernels;
     int v = rg.vlen, q = t->q, rows = !plane_pass(cp);
     const char *vec = rg.vec;
-    sb_printf(k, "/* %s x %d vectors of %d channels */\n", about, q, v);
+    long out_block = (long)cp->out_h * cp->out_w * v;
+    sb_printf(k, "/* %s x %d vectors of %d channels", about, q, v);
+    if (chunk < cp->in_blocks)
+        sb_printf(k, ",\n   input blocks cb0 .. cb0 + %d", chunk - 1);
+    sb_printf(k, " */\n");
     sb_printf(k, "static inline __attribute__((always_inline)) void %s(\n", name);
     sb_printf(k, "    const float *restrict in, const float *restrict w, const float *restrict bias,\n");
-    sb_printf(k, "    float *restrict out, float *restrict part, int row, int col0)\n{\n");
+    sb_printf(k, "    float *restrict out, float *restrict part, int row, int col0, int cb0)\n{\n");
     sb_printf(k, "    (void)part;\n");
     if (!rows)
         sb_printf(k, "    (void)row;\n    (void)col0;\n");
-    for (int j = 0; j < q && bias; j++)
-        sb_printf(k, "    const %s bias%d = *(const %s *)(bias + %d);\n", vec, j, vec, j * v);
     if (!bias)
         sb_printf(k, "    (void)bias;\n");
-    for (int i = 0; i < t->p; i++) {
-        sb_printf(k, "    %s", vec);
+    /* the accumulators start from the output when adding to it or when an
+       earlier call did the first input blocks, else from the bias or zero */
+    int from_out = accumulate, fresh = !accumulate, both = !accumulate && chunk < cp->in_blocks;
+    sb_printf(k, "    %s", vec);
+    for (int i = 0; i < t->p; i++)
+        for (int j = 0; j < q; j++)
+            sb_printf(k, "%sa%d_%d", i || j ? ", " : " ", i, j);
+    sb_printf(k, ";\n");
+    if (both)
+        sb_printf(k, "    if (cb0 == 0) {\n");
+    for (int j = 0; j < q && bias && fresh; j++)
+        sb_printf(k, "        const %s bias%d = *(const %s *)(bias + %d);\n", vec, j, vec, j * v);
+    for (int i = 0; i < t->p && fresh; i++) {
+        sb_printf(k, "       ");
         for (int j = 0; j < q; j++)
             if (bias)
-                sb_printf(k, "%s a%d_%d = bias%d", j ? "," : "", i, j, j);
+                sb_printf(k, " a%d_%d = bias%d;", i, j, j);
             else
-                sb_printf(k, "%s a%d_%d = {0}", j ? "," : "", i, j);
-        sb_printf(k, ";\n");
+                sb_printf(k, " a%d_%d = (%s){0};", i, j, vec);
+        sb_printf(k, "\n");
     }
+    if (both)
+        sb_printf(k, "    } else {\n");
+    for (int i = 0; i < t->p && (from_out || both); i++) {
+        sb_printf(k, "       ");
+        for (int j = 0; j < q; j++)
+            sb_printf(k, " a%d_%d = *(const %s *)(out + %ld);", i, j, vec,
+                      t->out_off[i] + j * out_block);
+        sb_printf(k, "\n");
+    }
+    if (both)
+        sb_printf(k, "    }\n");
     long plane_in = (long)cp->in_h * cp->in_w * v, tap_floats = (long)v * v;
-    sb_printf(k, "    for (int cb = 0; cb < %d; cb++) {\n", cp->in_blocks);
+    sb_printf(k, "    for (int cb = cb0; cb < cb0 + %d; cb++) {\n", chunk);
     if (rows) {
         sb_printf(k, "        for (int r = 0; r < %d; r++) {\n", cp->kh);
         if (!cp->backward) {
@@ -339,14 +380,13 @@ static void emit_micro_kernel(em_ctx *e, const conv_pass *cp, const micro_tile *
             }
         }
     sb_printf(k, "            }\n        }\n    }\n");
-    long out_block = (long)cp->out_h * cp->out_w * v;
     for (int i = 0; i < t->p; i++)
         for (int j = 0; j < q; j++)
-            sb_printf(k, "    *(%s *)(out + %ld) %s a%d_%d;\n", vec, t->out_off[i] + j * out_block,
-                      accumulate ? "+=" : "=", i, j);
+            sb_printf(k, "    *(%s *)(out + %ld) = a%d_%d;\n", vec, t->out_off[i] + j * out_block, i,
+                      j);
     if (sums) {
         long c_pad = (long)cp->out_blocks * v;
-        sb_printf(k, "    if (part) {\n");
+        sb_printf(k, "    if (part && cb0 + %d == %d) {\n", chunk, cp->in_blocks);
         for (int g = 0; g <= t->group[t->p - 1]; g++)
             for (int j = 0; j < q; j++) {
                 const char *sep = " ";
@@ -400,6 +440,7 @@ static void emit_row_pass(em_ctx *e, const conv_pass *cp, int bias, int accumula
     regs rg = regs_of(e);
     int v = rg.vlen, p, q;
     choose_row_tile(cp, &rg, &p, &q);
+    int chunk = choose_chunk(cp, q, v);
     int n_tiles = (cp->out_w + p - 1) / p;
     micro_tile *tiles = calloc((size_t)n_tiles, sizeof *tiles);
     int *kernel = calloc((size_t)n_tiles, sizeof *kernel); /* micro-kernel number */
@@ -417,12 +458,15 @@ static void emit_row_pass(em_ctx *e, const conv_pass *cp, int bias, int accumula
             kernel[i] = n_kernels++;
             snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
             snprintf(about, sizeof about, "%d pixels of a row from column %d", pix, i * p);
-            emit_micro_kernel(e, cp, &tiles[i], bias, accumulate, sums, kname, about);
+            emit_micro_kernel(e, cp, &tiles[i], bias, accumulate, sums, chunk, kname, about);
         }
     }
     strbuf *k = &e->kernels;
-    sb_printf(k, "/* %s\n   rows of %d tiles of %d pixels x %d vectors (%d accumulators) */\n",
-              title, n_tiles, p, q, p * q);
+    sb_printf(k, "/* %s\n   rows of %d tiles of %d pixels x %d vectors (%d accumulators)", title,
+              n_tiles, p, q, p * q);
+    if (chunk < cp->in_blocks)
+        sb_printf(k, ", %d input blocks a call", chunk);
+    sb_printf(k, " */\n");
     sb_printf(k, "static void %s(%s)\n{\n%s", name, io->signature, io->prologue);
     /* output blocks outermost: a thread's share of iterations then reuses the
        same weights over images and rows, from L2 */
@@ -440,20 +484,29 @@ static void emit_row_pass(em_ctx *e, const conv_pass *cp, int bias, int accumula
     const char *sums_arg = sums ? "sums" : "NULL";
     char bias_arg[32];
     snprintf(bias_arg, sizeof bias_arg, bias ? "bias + ob * %d" : "NULL", v);
+    const char *indent = "                ";
+    if (chunk < cp->in_blocks) {
+        sb_printf(k, "                for (int cb0 = 0; cb0 < %d; cb0 += %d) {\n", cp->in_blocks,
+                  chunk);
+        indent = "                    ";
+    }
+    const char *cb0 = chunk < cp->in_blocks ? "cb0" : "0";
     for (int i = 0; i < n_tiles;) {
         int j = i; /* a run of tiles sharing a micro-kernel becomes a loop */
         while (j + 1 < n_tiles && kernel[j + 1] == kernel[i])
             j++;
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
         if (j == i)
-            sb_printf(k, "                %s(x, wt, %s, y + %d, %s, row, %d);\n", kname, bias_arg,
-                      i * p * v, sums_arg, i * p);
+            sb_printf(k, "%s%s(x, wt, %s, y + %d, %s, row, %d, %s);\n", indent, kname, bias_arg,
+                      i * p * v, sums_arg, i * p, cb0);
         else
-            sb_printf(k, "                for (int col = %d; col <= %d; col += %d)\n"
-                      "                    %s(x, wt, %s, y + col * %d, %s, row, col);\n",
-                      i * p, j * p, p, kname, bias_arg, v, sums_arg);
+            sb_printf(k, "%sfor (int col = %d; col <= %d; col += %d)\n"
+                      "%s    %s(x, wt, %s, y + col * %d, %s, row, col, %s);\n",
+                      indent, i * p, j * p, p, indent, kname, bias_arg, v, sums_arg, cb0);
         i = j + 1;
     }
+    if (chunk < cp->in_blocks)
+        sb_printf(k, "                }\n");
     sb_printf(k, "            }\n}\n\n");
     free(tiles);
     free(kernel);
@@ -474,7 +527,7 @@ static void emit_plane_pass(em_ctx *e, const conv_pass *cp, int bias, int accumu
     snprintf(kname, sizeof kname, "%s_tile", name);
     snprintf(about, sizeof about, "%d %dx%d planes (%d pixels)", images, cp->out_h, cp->out_w,
              t->p);
-    emit_micro_kernel(e, cp, t, bias, accumulate, sums, kname, about);
+    emit_micro_kernel(e, cp, t, bias, accumulate, sums, cp->in_blocks, kname, about);
     strbuf *k = &e->kernels;
     sb_printf(k, "/* %s\n   tiles of %d whole %dx%d planes x %d vectors (%d accumulators) */\n",
               title, images, cp->out_h, cp->out_w, q, t->p * q);
@@ -489,7 +542,7 @@ static void emit_plane_pass(em_ctx *e, const conv_pass *cp, int bias, int accumu
         emit_zero_sums(k, cp, v, q, "n", images);
     char bias_arg[32];
     snprintf(bias_arg, sizeof bias_arg, bias ? "bias + ob * %d" : "NULL", v);
-    sb_printf(k, "                %s(x, wt, %s, y, %s, 0, 0);\n", kname, bias_arg,
+    sb_printf(k, "                %s(x, wt, %s, y, %s, 0, 0, 0);\n", kname, bias_arg,
               sums ? "sums" : "NULL");
     sb_printf(k, "        }\n}\n\n");
     free(t);
