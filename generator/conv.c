@@ -26,8 +26,7 @@
 #include <string.h>
 
 #define MAX_P 32
-#define MAX_S 16
-#define MAX_TAPS 49 /* 7x7 */
+#define MAX_TAPS (GR_MAX_KERNEL * GR_MAX_KERNEL)
 #define C_UNROLL 4 /* input channels a micro-kernel step */
 
 typedef struct {

@@ -351,6 +351,9 @@ static int l_conv(lua_State *L)
     in = &ctx_of(L)->g->nodes[nd->in[0]];
     nd->out.c = arg_count(L, 2, "out_channels", "conv", nd->name);
     nd->kh = nd->kw = arg_count(L, 3, "kernel size", "conv", nd->name);
+    if (nd->kh > GR_MAX_KERNEL)
+        fail(L, "conv", nd->name, "kernel %dx%d is larger than gen's largest, %dx%d", nd->kh,
+             nd->kw, GR_MAX_KERNEL, GR_MAX_KERNEL);
     nd->stride = opt_int(L, opts, "stride", 1, 1, "conv", nd->name);
     nd->bias = opt_bool(L, opts, "bias", 0);
     check_pad_spatial(L, nd, &in->out, opts, 0, "conv");

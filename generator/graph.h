@@ -28,6 +28,7 @@ typedef struct {
 } gr_shape;
 
 #define GR_NAME_MAX 160
+#define GR_MAX_KERNEL 11 /* convolution kernels up to 11x11 */
 #define GR_WHERE_MAX 192
 
 typedef struct {

@@ -103,6 +103,8 @@ static const bad_case bad_cases[] = {
      {"kernel_too_large.lua:2: conv():", "kernel 7x7 is larger than the padded input 5x5", "(big)"}},
     {"pool output of zero", {"tests/gen_errors/pool_zero_output.lua"},
      {"pool_zero_output.lua:2: maxpool():", "larger than the padded input 2x2", "(pool)"}},
+    {"kernel larger than gen takes", {"tests/gen_errors/kernel_too_big.lua"},
+     {"kernel_too_big.lua:2: conv():", "kernel 13x13 is larger than gen's largest, 11x11", "(huge)"}},
     {"fractional channels", {"tests/gen_errors/channels_fraction.lua"},
      {"channels_fraction.lua:2: conv():", "must be an integer, got 2.5", "(half)"}},
     {"zero channels", {"tests/gen_errors/channels_zero.lua"},
