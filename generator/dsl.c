@@ -19,8 +19,19 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "data.h" /* FN_MAX_CLASSES: the runtime's limit */
+
 #define TENSOR_MT "flatnet.tensor"
 #define HOOK_EVERY 10000 /* VM instructions between instruction-limit checks */
+
+/* Sizes a description may ask for.  Every count (channels, sizes, kernel,
+   stride, pad) stays below DSL_MAX_COUNT and every tensor of one image below
+   DSL_MAX_ELEMENTS, so that the int and long arithmetic of the later passes
+   cannot overflow; the memory the whole plan needs is checked after planning
+   (limit.h). */
+#define DSL_MAX_COUNT (1 << 20)
+#define DSL_MAX_ELEMENTS 2147483647.0
+#define DSL_MAX_FILE_BYTES ((size_t)16 << 20) /* a network file or a module */
 
 typedef struct {
     gr_graph *g;
@@ -66,8 +77,12 @@ typedef struct {
     int id;
 } dsl_tensor;
 
+static void check_sizes(lua_State *L, int id);
+
+/* Hands node id, complete, to the script. */
 static void push_tensor(lua_State *L, int id)
 {
+    check_sizes(L, id);
     dsl_tensor *t = lua_newuserdatauv(L, sizeof *t, 0);
     t->id = id;
     luaL_setmetatable(L, TENSOR_MT);
@@ -126,6 +141,32 @@ static int tensor_tostring(lua_State *L)
     return 1;
 }
 
+/* Refuses a node whose output (one image) or any of whose tensors holds more
+   than DSL_MAX_ELEMENTS values. */
+static void check_sizes(lua_State *L, int id)
+{
+    const gr_graph *g = ctx_of(L)->g;
+    const gr_node *nd = &g->nodes[id];
+    double per_image = (double)nd->out.c * nd->out.h * nd->out.w;
+    char shape[64];
+    shape_str(nd->out, shape, sizeof shape);
+    if (nd->out.h > DSL_MAX_COUNT || nd->out.w > DSL_MAX_COUNT)
+        fail(L, gr_op_name(nd->op), nd->name, "the output %s is larger than %d pixels a side, "
+             "gen's limit", shape, DSL_MAX_COUNT);
+    if (per_image > DSL_MAX_ELEMENTS)
+        fail(L, gr_op_name(nd->op), nd->name, "the output %s holds %.3g values an image, more "
+             "than gen's limit of %.0f", shape, per_image, DSL_MAX_ELEMENTS);
+    double weights = 0;
+    if (nd->op == OP_CONV)
+        weights = (double)nd->out.c * g->nodes[nd->in[0]].out.c * nd->kh * nd->kw;
+    else if (nd->op == OP_FC)
+        weights = (double)nd->out.c * gr_shape_count(g->nodes[nd->in[0]].out) /
+                  g->nodes[nd->in[0]].out.n;
+    if (weights > DSL_MAX_ELEMENTS)
+        fail(L, gr_op_name(nd->op), nd->name, "its weight holds %.3g values, more than gen's "
+             "limit of %.0f", weights, DSL_MAX_ELEMENTS);
+}
+
 /* --------------------------------------------------------- arguments */
 
 /* Reads integer field `key` of the options table at `opts` (0: none). */
@@ -141,8 +182,8 @@ static int opt_int(lua_State *L, int opts, const char *key, int dflt, int min,
     }
     int ok;
     lua_Integer v = lua_tointegerx(L, -1, &ok);
-    if (!ok || v < min || v > INT_MAX)
-        fail(L, fn, layer, "%s must be an integer >= %d, got %s", key, min,
+    if (!ok || v < min || v > DSL_MAX_COUNT)
+        fail(L, fn, layer, "%s must be an integer in [%d, %d], got %s", key, min, DSL_MAX_COUNT,
              luaL_tolstring(L, -1, NULL));
     lua_pop(L, 1);
     return (int)v;
@@ -190,8 +231,11 @@ static int arg_count(lua_State *L, int arg, const char *what, const char *fn,
         fail(L, fn, layer, "%s must be a positive integer, got %s", what,
              luaL_typename(L, arg));
     }
-    if (v <= 0 || v > 1 << 20)
+    if (v <= 0)
         fail(L, fn, layer, "%s must be a positive integer, got %lld", what, (long long)v);
+    if (v > DSL_MAX_COUNT)
+        fail(L, fn, layer, "%s %lld is larger than gen's limit of %d", what, (long long)v,
+             DSL_MAX_COUNT);
     return (int)v;
 }
 
@@ -206,13 +250,26 @@ static int opts_at(lua_State *L, int arg)
 
 /* ------------------------------------------------------------ naming */
 
-/* Is `name` used by a node other than `self`? */
-static int name_taken(const gr_graph *g, const char *name, int self)
+/* The names given so far live in a registry table, name -> next suffix to
+   try, so that naming stays O(1) in a network of thousands of layers. */
+#define NAMES_KEY "flatnet.names"
+
+/* The next _k suffix to try for name, or 0 when no node has the name. */
+static lua_Integer name_next_suffix(lua_State *L, const char *name)
 {
-    for (int i = 0; i < g->n_nodes; i++)
-        if (i != self && !strcmp(g->nodes[i].name, name))
-            return 1;
-    return 0;
+    lua_getfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
+    lua_getfield(L, -1, name);
+    lua_Integer k = lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    return k;
+}
+
+static void name_set_next_suffix(lua_State *L, const char *name, lua_Integer k)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
+    lua_pushinteger(L, k);
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
 }
 
 /* Names node `id` scope + (opts.name or the default).  A name given twice is an
@@ -243,13 +300,20 @@ static void name_node(lua_State *L, int id, int opts, const char *dflt, const ch
         fail(L, fn, NULL, "name '%s%s' is longer than %d characters", ctx->scope,
              given ? given : dflt, GR_NAME_MAX - 1);
     int has_params = nd->op == OP_CONV || nd->op == OP_BN || nd->op == OP_FC;
-    if (given && has_params && name_taken(ctx->g, base, id))
+    lua_Integer k = name_next_suffix(L, base);
+    if (given && has_params && k)
         fail(L, fn, base, "layer name '%s' is already used", base);
     strcpy(nd->name, base);
-    for (int k = 2; name_taken(ctx->g, nd->name, id); k++) {
-        if (snprintf(nd->name, sizeof nd->name, "%s_%d", base, k) >= (int)sizeof nd->name)
-            fail(L, fn, base, "layer name too long");
+    if (k) {
+        /* base_k may have been given by hand: skip the suffixes in use */
+        do {
+            if (snprintf(nd->name, sizeof nd->name, "%s_%lld", base, (long long)k++) >=
+                (int)sizeof nd->name)
+                fail(L, fn, base, "layer name too long");
+        } while (name_next_suffix(L, nd->name));
+        name_set_next_suffix(L, base, k);
     }
+    name_set_next_suffix(L, nd->name, 2);
     luaL_where(L, 1);
     const char *where = lua_tostring(L, -1);
     size_t len = strlen(where);
@@ -264,6 +328,8 @@ static int new_node(lua_State *L, gr_op op, const gr_node *in)
 {
     dsl_ctx *ctx = ctx_of(L);
     int in_id = in ? (int)(in - ctx->g->nodes) : -1;
+    if (ctx->g->n_nodes >= ctx->opt->max_layers)
+        fail(L, gr_op_name(op), NULL, "more than %d layers, gen's limit", ctx->opt->max_layers);
     int id = gr_add(ctx->g, op);
     gr_node *nd = &ctx->g->nodes[id];
     nd->in[0] = in_id;
@@ -464,6 +530,9 @@ static int l_softmax_cross_entropy(lua_State *L)
         fail(L, "softmax_cross_entropy", in->name, "logits must be 1x1xC (an fc or a "
              "global_avgpool output), got %s", s);
     }
+    if (in->out.c > FN_MAX_CLASSES)
+        fail(L, "softmax_cross_entropy", in->name, "%d classes, more than the runtime's limit "
+             "of %d", in->out.c, FN_MAX_CLASSES);
     int id = new_node(L, OP_LOSS, in);
     name_node(L, id, opts, "loss", "softmax_cross_entropy");
     push_tensor(L, id);
@@ -601,6 +670,12 @@ static char *read_file(const char *path, size_t *len)
     char *buf = NULL;
     size_t cap = 0, n = 0, got;
     do {
+        if (n > DSL_MAX_FILE_BYTES) {
+            free(buf);
+            fclose(f);
+            errno = EFBIG;
+            return NULL;
+        }
         if (n == cap) {
             cap = cap ? 2 * cap : 1 << 16;
             char *grown = realloc(buf, cap);
@@ -638,7 +713,11 @@ static int load_chunk(lua_State *L, const char *path, const char *display)
     size_t len;
     char *buf = read_file(path, &len);
     if (!buf) {
-        lua_pushfstring(L, "cannot read network file '%s': %s", path, strerror(errno));
+        if (errno == EFBIG)
+            lua_pushfstring(L, "cannot read network file '%s': more than %d MiB", path,
+                            (int)(DSL_MAX_FILE_BYTES >> 20));
+        else
+            lua_pushfstring(L, "cannot read network file '%s': %s", path, strerror(errno));
         return LUA_ERRFILE;
     }
     lua_pushfstring(L, "@%s", display);
@@ -819,6 +898,8 @@ static void open_sandbox(lua_State *L)
 
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "flatnet.loaded");
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
 }
 
 /* ------------------------------------------------------------- checks */

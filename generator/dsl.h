@@ -21,7 +21,10 @@ typedef struct {
     const char *builtin_dir;     /* the project's networks/ */
     size_t memory_limit;         /* bytes the script may allocate */
     long instruction_limit;      /* Lua VM instructions before it is stopped */
+    int max_layers;              /* layers it may create (gen: DSL_MAX_LAYERS) */
 } dsl_options;
+
+#define DSL_MAX_LAYERS 20000
 
 /* Runs the script and fills g.  On failure returns -1 with one line (no
    newline) in err: "file:line: op(): what is wrong (layer)". */

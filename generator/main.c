@@ -7,6 +7,7 @@
  * stdout and no -o file is created or touched.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "dsl.h"
 #include "emit.h"
+#include "limit.h"
 #include "plan.h"
 
 #ifndef FLATNET_NETWORKS_DIR
@@ -21,6 +23,9 @@
 #endif
 
 #define MAX_DEFINES 64
+/* Seconds a description may run: the instruction limit does not see time
+   spent inside a library call (a pathological string.find pattern). */
+#define DEFAULT_TIME_LIMIT 60
 #define MAX_INCLUDES 32
 
 static const em_target targets[] = {
@@ -41,7 +46,10 @@ static void usage(FILE *to)
             "  --summary        print the layer table instead of C\n"
             "  --target T       avx512, avx2 or generic (default: this machine's best)\n"
             "  --input-grad     backward also computes the gradient of the input (tests)\n"
-            "  -h, --help       this text\n");
+            "  --max-memory GIB refuse a network whose training needs more (default %g)\n"
+            "  --time-limit S   stop a description that runs longer (default %d seconds)\n"
+            "  -h, --help       this text\n",
+            LIM_DEFAULT_MAX_GIB, DEFAULT_TIME_LIMIT);
 }
 
 static const em_target *host_target(void)
@@ -100,6 +108,34 @@ static int write_file(const char *path, const char *data, size_t len)
     return 0;
 }
 
+static const char *running_script;
+
+static void on_time_limit(int sig)
+{
+    (void)sig;
+    static const char head[] = "gen: ", tail[] = ": stopped: the description ran longer than "
+                                                 "gen's time limit (--time-limit)\n";
+    /* only async-signal-safe calls here */
+    if (write(STDERR_FILENO, head, sizeof head - 1) < 0 ||
+        write(STDERR_FILENO, running_script, strlen(running_script)) < 0 ||
+        write(STDERR_FILENO, tail, sizeof tail - 1) < 0) {
+        /* nothing more to say */
+    }
+    _exit(1);
+}
+
+/* A positive number from a flag's value; 0 when it is not one. */
+static double positive_arg(const char *flag, const char *value)
+{
+    char *end;
+    double v = value ? strtod(value, &end) : 0;
+    if (!value || end == value || *end || !(v > 0 && v < 1e9)) {
+        fprintf(stderr, "gen: %s needs a positive number, got '%s'\n", flag, value ? value : "");
+        return 0;
+    }
+    return v;
+}
+
 static void free_defines(dsl_define *defines, int n)
 {
     for (int i = 0; i < n; i++)
@@ -111,6 +147,7 @@ int main(int argc, char **argv)
     dsl_define defines[MAX_DEFINES];
     const char *includes[MAX_INCLUDES];
     int n_defines = 0, n_includes = 0, summary = 0, input_grad = 0;
+    double max_gib = LIM_DEFAULT_MAX_GIB, time_limit = DEFAULT_TIME_LIMIT;
     const char *out_path = NULL, *script = NULL;
     const em_target *target = host_target();
 
@@ -151,6 +188,14 @@ int main(int argc, char **argv)
             summary = 1;
         } else if (!strcmp(arg, "--input-grad")) {
             input_grad = 1;
+        } else if (!strcmp(arg, "--max-memory")) {
+            if (!(max_gib = positive_arg(arg, value)))
+                goto bad_usage;
+            i++;
+        } else if (!strcmp(arg, "--time-limit")) {
+            if (!(time_limit = positive_arg(arg, value)))
+                goto bad_usage;
+            i++;
         } else if (!strcmp(arg, "--target") || !strncmp(arg, "--target=", 9)) {
             const char *name = arg[8] == '=' ? arg + 9 : (i++, value);
             target = name ? find_target(name) : NULL;
@@ -183,13 +228,23 @@ int main(int argc, char **argv)
         .builtin_dir = networks_dir(),
         .memory_limit = (size_t)512 << 20,
         .instruction_limit = 200000000L,
+        .max_layers = DSL_MAX_LAYERS,
     };
     gr_graph g;
     pl_plan plan;
     char err[1024];
     gr_init(&g);
-    if (dsl_run(&opt, &g, err, sizeof err) || pl_build(&g, target->vlen, input_grad, &plan,
-                                                       err, sizeof err)) {
+    running_script = script;
+    signal(SIGALRM, on_time_limit);
+    alarm((unsigned)(time_limit + 0.999));
+    int failed = dsl_run(&opt, &g, err, sizeof err) != 0;
+    alarm(0);
+    failed = failed || pl_build(&g, target->vlen, input_grad, &plan, err, sizeof err) != 0;
+    if (!failed && lim_check_plan(&g, &plan, max_gib, err, sizeof err) != 0) {
+        pl_free(&plan);
+        failed = 1;
+    }
+    if (failed) {
         fprintf(stderr, "gen: %s\n", err);
         gr_free(&g);
         free_defines(defines, n_defines);

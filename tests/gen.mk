@@ -4,7 +4,7 @@
 TEST_TARGETS += test-gen test-gen-compile
 
 $(B)/tests/test_gen: tests/test_gen.c | $(B)/tests
-	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -o $@ $< -lcmocka
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -DBUILD_DIR='"$(B)"' -o $@ $< -lcmocka
 
 test-gen: $(B)/tests/test_gen $(B)/gen
 	$(B)/tests/test_gen

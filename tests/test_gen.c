@@ -16,8 +16,12 @@
 
 #include <cmocka.h>
 
-#define GEN "build/gen"
-#define OUT_DIR "build/tests/gen"
+/* The build directory's gen and a work folder in it (the sanitizer build has its own). */
+#ifndef BUILD_DIR
+#define BUILD_DIR "build"
+#endif
+#define GEN BUILD_DIR "/gen"
+#define OUT_DIR BUILD_DIR "/tests/gen"
 #define MAX_ARGS 12
 
 typedef struct {
@@ -144,6 +148,57 @@ static const bad_case bad_cases[] = {
      {"cannot read network file 'tests/gen_errors/no_such_file.lua'", "No such file"}},
     {"unreadable network file (a directory)", {"tests/gen_errors"},
      {"cannot read network file 'tests/gen_errors'", "Is a directory"}},
+    /* the sandbox (issue 6): no way around the closed libraries, no binary
+       chunks, no C modules, bounded memory, stack and time */
+    {"metatable of _G removed", {"tests/gen_errors/sandbox_metatable.lua"},
+     {"sandbox_metatable.lua:4:", "attempt to index a nil value (global 'io')"}},
+    {"rawget(_G, ...)", {"tests/gen_errors/sandbox_rawget.lua"},
+     {"sandbox_rawget.lua:3:", "attempt to index a nil value (local 'lib')"}},
+    {"a new _ENV", {"tests/gen_errors/sandbox_env.lua"},
+     {"sandbox_env.lua:3:", "attempt to index a nil value (global 'os')"}},
+    {"load(binary, mode \"b\")", {"tests/gen_errors/sandbox_load_binary_mode.lua"},
+     {"sandbox_load_binary_mode.lua:4:", "attempt to load a binary chunk (mode is 't')"}},
+    {"collectgarbage", {"tests/gen_errors/sandbox_collectgarbage.lua"},
+     {"sandbox_collectgarbage.lua:1:", "'collectgarbage' is not available"}},
+    {"coroutine", {"tests/gen_errors/sandbox_coroutine.lua"},
+     {"sandbox_coroutine.lua:1:", "'coroutine' is not available"}},
+    {"dofile", {"tests/gen_errors/sandbox_dofile.lua"},
+     {"sandbox_dofile.lua:1:", "'dofile' is not available"}},
+    {"a C module", {"tests/gen_errors/sandbox_c_module.lua"},
+     {"sandbox_c_module.lua:2: require():", "'socket.core' not found (looked for socket/core.lua"}},
+    {"require of an absolute path", {"tests/gen_errors/require_absolute.lua"},
+     {"require_absolute.lua:1: require():", "'/etc/passwd' is not a module name"}},
+    {"a 1 GiB string", {"tests/gen_errors/sandbox_string_rep.lua"},
+     {"sandbox_string_rep.lua", "more than 512 MiB of memory"}},
+    {"a table without end", {"tests/gen_errors/sandbox_huge_table.lua"},
+     {"sandbox_huge_table.lua", "more than 512 MiB of memory"}},
+    {"endless recursion", {"tests/gen_errors/sandbox_recursion.lua"},
+     {"sandbox_recursion.lua:1:", "stack overflow"}},
+    {"endless recursion through C", {"tests/gen_errors/sandbox_c_recursion.lua"},
+     {"sandbox_c_recursion.lua:2:", "C stack overflow"}},
+    {"a pattern that backtracks for ever", {"--time-limit", "1", "tests/gen_errors/sandbox_pattern.lua"},
+     {"sandbox_pattern.lua: stopped", "longer than gen's time limit (--time-limit)"}},
+    {"a network file without end", {"/dev/zero"},
+     {"cannot read network file '/dev/zero': more than 16 MiB"}},
+    /* gen's limits (issue 6): counts, sizes, layers, classes, memory */
+    {"too many layers", {"tests/gen_errors/too_many_layers.lua"},
+     {"too_many_layers.lua:2: relu():", "more than 20000 layers"}},
+    {"a layer output over 2^31 values", {"tests/gen_errors/huge_output.lua"},
+     {"huge_output.lua:2: conv():", "64x64x1048576 holds 4.29e+09 values an image", "(wide)"}},
+    {"a channel count over 2^20", {"tests/gen_errors/count_too_large.lua"},
+     {"count_too_large.lua:2: conv():", "out_channels 2000000 is larger than gen's limit of 1048576"}},
+    {"a pad over 2^20", {"tests/gen_errors/pad_too_large.lua"},
+     {"pad_too_large.lua:2: conv():", "pad must be an integer in [0, 1048576]", "(padded)"}},
+    {"more classes than the runtime takes", {"tests/gen_errors/too_many_classes.lua"},
+     {"too_many_classes.lua:2: softmax_cross_entropy():", "200000 classes, more than the runtime's "
+      "limit of 100000"}},
+    {"a plan over 64 GiB", {"-D", "batch=65536", "networks/resnet152.lua"},
+     {"resnet152: the plan needs 11", "GiB of activations", "the limit is 64 GiB (batch 65536; "
+      "gen --max-memory GIB raises it)"}},
+    {"a plan over --max-memory", {"--max-memory", "0.01", "networks/resnet18.lua"},
+     {"resnet18: the plan needs", "the limit is 0.01 GiB (batch 8"}},
+    {"--max-memory 0", {"--max-memory", "0", "networks/resnet18.lua"},
+     {"--max-memory needs a positive number, got '0'"}},
     {"unknown option", {"--sumary", "networks/resnet18.lua"}, {"unknown option '--sumary'"}},
     {"unknown target", {"--target", "sse9", "networks/resnet18.lua"}, {"--target must be"}},
 };
@@ -304,7 +359,7 @@ static void test_kernels_shared(void **state)
 
 int main(void)
 {
-    mkdir("build/tests", 0755);
+    mkdir(BUILD_DIR "/tests", 0755);
     mkdir(OUT_DIR, 0755);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_inputs),

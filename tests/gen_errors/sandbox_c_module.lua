@@ -1,0 +1,3 @@
+-- a C module: require reads .lua files only
+local socket = require "socket.core"
+return socket

@@ -1,0 +1,2 @@
+local co = coroutine.create(function() end)
+return co
