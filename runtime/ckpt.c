@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 void fn_ckpt_sibling(const char *path, const char *tag, char *out, size_t size)
 {
     const char *slash = strrchr(path, '/');
@@ -108,10 +110,21 @@ static int save_optim(const char *path, fn_model *m, const fn_optim *opt, const 
     return rc;
 }
 
+/* Keeps the sibling about to be replaced reachable as prev, so that a crash
+   between the two renames of a save (the old checkpoint beside the new
+   sibling) still leaves the old pair.  Best effort: without hard links
+   there is no prev, and such a crash leaves a checkpoint resuming refuses. */
+static void keep_previous(const char *sibling, const char *prev)
+{
+    unlink(prev);
+    if (link(sibling, prev) != 0)
+        unlink(prev);
+}
+
 int fn_ckpt_save(const char *path, fn_model *m, const fn_optim *opt, fn_st_meta *meta, char *err,
                  size_t err_size)
 {
-    char id[32], sibling[4096];
+    char id[32], sibling[4096], prev[4096];
     new_id(id, sizeof id);
     fn_st_meta_set(meta, "id", id);
     fn_ckpt_sibling(path, "optim", sibling, sizeof sibling);
@@ -131,13 +144,22 @@ int fn_ckpt_save(const char *path, fn_model *m, const fn_optim *opt, fn_st_meta 
         return -1;
     }
     /* Both files are complete on disk: swap them in, sibling first, back to
-       back, so that only a crash between two renames can pair a new
-       optimizer state with the old weights (and resuming then refuses it). */
+       back.  Only a crash between the two renames pairs a new optimizer state
+       with the old weights; the old state is then FILE.optim.prev, which
+       resuming falls back to. */
+    fn_ckpt_sibling(path, "optim.prev", prev, sizeof prev);
+    if (opt)
+        keep_previous(sibling, prev);
     if (opt && fn_st_commit(sibling, err, err_size) != 0) {
         fn_st_discard(path);
+        unlink(prev);
         return -1;
     }
-    return fn_st_commit(path, err, err_size);
+    fn_test_delay(); /* lets tests kill between the two renames */
+    rc = fn_st_commit(path, err, err_size);
+    if (opt && rc == 0)
+        unlink(prev);
+    return rc;
 }
 
 /* ---- loading ---- */
@@ -265,19 +287,46 @@ static int optim_matches(const fn_st_file *f, const char *path, const fn_st_meta
     return 1;
 }
 
+/* Opens the optimizer state of the checkpoint at path into f: its sibling,
+   or FILE.optim.prev when a crash between the renames of a save left the
+   sibling one save ahead (fn_ckpt_save).  prev is then renamed over the
+   sibling, so that the pair on disk agrees again before the next save
+   links the sibling to prev.  sibling gets the name f was opened as. */
+static int open_optim(const char *path, const fn_st_meta *meta, const fn_optim *opt,
+                      fn_st_file *f, char *sibling, size_t sibling_size, char *err,
+                      size_t err_size)
+{
+    fn_ckpt_sibling(path, "optim", sibling, sibling_size);
+    if (fn_st_open(f, sibling, err, err_size) != 0)
+        return -1;
+    if (optim_matches(f, path, meta, opt, err, err_size))
+        return 0;
+    char prev[4096], prev_err[1024];
+    fn_ckpt_sibling(path, "optim.prev", prev, sizeof prev);
+    fn_st_file p;
+    if (fn_st_open(&p, prev, prev_err, sizeof prev_err) == 0) {
+        if (optim_matches(&p, path, meta, opt, prev_err, sizeof prev_err)) {
+            fn_st_close(f);
+            *f = p; /* the mapping stays valid across the rename */
+            if (rename(prev, sibling) != 0) /* a read-only folder: it still loads */
+                snprintf(sibling, sibling_size, "%s", prev);
+            f->path = sibling;
+            return 0;
+        }
+        fn_st_close(&p);
+    }
+    fn_st_close(f);
+    return -1;
+}
+
 int fn_ckpt_load_optim(const char *path, const fn_st_meta *meta, fn_model *m, fn_optim *opt,
                        char *err, size_t err_size)
 {
     const fn_network *net = m->net;
     char sibling[4096], why[512], name[512];
-    fn_ckpt_sibling(path, "optim", sibling, sizeof sibling);
     fn_st_file f;
-    if (fn_st_open(&f, sibling, err, err_size) != 0)
+    if (open_optim(path, meta, opt, &f, sibling, sizeof sibling, err, err_size) != 0)
         return -1;
-    if (!optim_matches(&f, path, meta, opt, err, err_size)) {
-        fn_st_close(&f);
-        return -1;
-    }
     for (int pass = 0; pass < 2; pass++) /* check all, then load all */
         for (int t = 0; t < net->n_tensors; t++) {
             if (net->tensors[t].kind != FN_LEARNABLE)

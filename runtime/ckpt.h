@@ -12,8 +12,10 @@
  * "model.safetensors" has the sibling "model.optim.safetensors".  Both are
  * written to temporary files first (fsynced), then renamed into place, the
  * sibling first: FILE is always a complete checkpoint, and a crash leaves the
- * old pair, the new pair, or (between the two renames) a pair whose ids
- * differ, which resuming refuses.
+ * old pair or the new pair.  Between the two renames the old sibling stays
+ * linked as FILE.optim.prev ("model.optim.prev.safetensors"), so a crash
+ * there leaves the old checkpoint with its state in that file, where
+ * resuming finds it; a finished save removes it.
  */
 #ifndef FN_CKPT_H
 #define FN_CKPT_H
