@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -135,6 +136,12 @@ static int parse_entry(const char *path, const cJSON *item, fn_st_entry *e, char
             snprintf(err, err_size, "%s: tensor '%s' has a malformed shape", path, item->string);
             return -1;
         }
+        /* a count beyond any file: checked before it can overflow */
+        if (e->shape[d] && e->count > (LONG_MAX / 16) / e->shape[d]) {
+            snprintf(err, err_size, "%s: tensor '%s' has a shape of more than 2^59 elements",
+                     path, item->string);
+            return -1;
+        }
         e->count *= e->shape[d];
     }
     long begin, end;
@@ -171,6 +178,33 @@ static int parse_metadata(const char *path, const cJSON *meta, fn_st_meta *out, 
         }
         fn_st_meta_set(out, kv->string, kv->valuestring);
     }
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    const fn_st_entry *x = *(const fn_st_entry *const *)a, *y = *(const fn_st_entry *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+/* Sorts the entries by name for fn_st_find; a name given twice is an error.
+   (Sorting keeps a header of a million tensors from taking hours.) */
+static int index_names(fn_st_file *f, char *err, size_t err_size)
+{
+    f->by_name = malloc(sizeof *f->by_name * (f->n > 0 ? (size_t)f->n : 1));
+    if (!f->by_name) {
+        snprintf(err, err_size, "%s: out of memory for %d tensors", f->path, f->n);
+        return -1;
+    }
+    for (int i = 0; i < f->n; i++)
+        f->by_name[i] = &f->entries[i];
+    qsort(f->by_name, (size_t)f->n, sizeof *f->by_name, by_name);
+    for (int i = 1; i < f->n; i++)
+        if (strcmp(f->by_name[i - 1]->name, f->by_name[i]->name) == 0) {
+            snprintf(err, err_size, "%s: tensor '%s' appears twice in the header", f->path,
+                     f->by_name[i]->name);
+            return -1;
+        }
     return 0;
 }
 
@@ -242,16 +276,12 @@ static int parse_header(fn_st_file *f, const char *json, size_t len, size_t data
             rc = parse_metadata(f->path, item, &f->meta, err, err_size);
             continue;
         }
-        if (fn_st_find(f, item->string)) {
-            snprintf(err, err_size, "%s: tensor '%s' appears twice in the header", f->path,
-                     item->string);
-            rc = -1;
-            break;
-        }
         fn_st_entry *e = &f->entries[f->n++];
         rc = parse_entry(f->path, item, e, err, err_size);
     }
     cJSON_Delete(root);
+    if (rc == 0)
+        rc = index_names(f, err, err_size);
     if (rc == 0)
         rc = check_layout(f, data_size, err, err_size);
     return rc;
@@ -291,11 +321,18 @@ int fn_st_open(fn_st_file *f, const char *path, char *err, size_t err_size)
     }
     uint64_t header_len;
     memcpy(&header_len, f->map, 8);
-    if (header_len > f->size - 8 || header_len > MAX_HEADER_BYTES) {
+    if (header_len > f->size - 8) {
         snprintf(err, err_size,
                  "%s: the header length (%llu bytes) runs past the end of the file (%zu bytes): "
                  "truncated, or not a safetensors file",
                  path, (unsigned long long)header_len, f->size);
+        fn_st_close(f);
+        return -1;
+    }
+    if (header_len > MAX_HEADER_BYTES) {
+        snprintf(err, err_size, "%s: a header of %llu bytes, more than the limit of %ld bytes "
+                 "(the reference implementation's)", path, (unsigned long long)header_len,
+                 MAX_HEADER_BYTES);
         fn_st_close(f);
         return -1;
     }
@@ -317,15 +354,23 @@ void fn_st_close(fn_st_file *f)
     for (int i = 0; i < f->n; i++)
         free(f->entries[i].name);
     free(f->entries);
+    free(f->by_name);
     fn_st_meta_free(&f->meta);
     memset(f, 0, sizeof *f);
 }
 
 const fn_st_entry *fn_st_find(const fn_st_file *f, const char *name)
 {
-    for (int i = 0; i < f->n; i++)
-        if (strcmp(f->entries[i].name, name) == 0)
-            return &f->entries[i];
+    int lo = 0, hi = f->n; /* bisect by_name over [lo, hi) */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, cmp = strcmp(f->by_name[mid]->name, name);
+        if (cmp == 0)
+            return f->by_name[mid];
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 

@@ -47,6 +47,7 @@ typedef struct {
     size_t size;
     int n;
     fn_st_entry *entries; /* in the header's order */
+    const fn_st_entry **by_name; /* the same, sorted by name: fn_st_find bisects */
     fn_st_meta meta;
 } fn_st_file;
 
