@@ -10,7 +10,8 @@
  * the cache holds; fn_image_compose turns them into normalised floats.
  *
  * The dimensions are read from the header (stbi_info) before anything is
- * decoded, so an image over the pixel limit is never allocated.
+ * decoded, so an image over the pixel limit is never allocated, and neither
+ * is a file larger than its pixels can take (MAX_FILE_BYTES).
  */
 #include "data_internal.h"
 
@@ -24,6 +25,15 @@
 
 #include <stb_image.h>
 #include <stb_image_resize.h>
+
+/* The largest file an image of w x h pixels may be: 8 bytes a pixel (16-bit
+   RGBA, stored uncompressed) and 16 MiB of metadata (EXIF, ICC profiles,
+   thumbnails), and never more than stb_image reads (an int). */
+static long max_file_bytes(int w, int h)
+{
+    double bytes = 8.0 * w * h + (16 << 20);
+    return bytes < INT_MAX ? (long)bytes : INT_MAX;
+}
 
 int fn_data_check_config(const fn_data_config *cfg, char *err, size_t err_size)
 {
@@ -65,16 +75,17 @@ static const char *format_name(const uint8_t *head, size_t n)
     return "image";
 }
 
-/* The rest of f from where it stands; size is a hint, the end of file rules. */
-static uint8_t *read_rest(FILE *f, size_t size, size_t *got)
+/* The rest of f from where it stands, up to limit bytes (*got > limit: there
+   was more); size is a hint, the end of file rules. */
+static uint8_t *read_rest(FILE *f, size_t size, size_t limit, size_t *got)
 {
     uint8_t *buf = malloc(size + 1);
     *got = 0;
     while (buf) {
         *got += fread(buf + *got, 1, size + 1 - *got, f);
-        if (*got <= size || feof(f) || ferror(f))
+        if (*got <= size || feof(f) || ferror(f) || size >= limit)
             break;
-        size *= 2; /* the file grew since fstat */
+        size = 2 * size < limit ? 2 * size : limit; /* the file grew since fstat */
         uint8_t *bigger = realloc(buf, size + 1);
         if (!bigger)
             free(buf);
@@ -96,9 +107,10 @@ static void describe_unreadable(FILE *f, char *err, size_t err_size)
         snprintf(err, err_size, "corrupt %s header, or an image too large for stb_image", format);
 }
 
-/* The file's bytes, once its header says it is an image within the limit. */
+/* The file's bytes, once its header says it is an image within the limits;
+   *w and *h get the size the header gives. */
 static uint8_t *read_image_file(const char *path, const fn_data_config *cfg, size_t *size,
-                                char *err, size_t err_size)
+                                int *w_out, int *h_out, char *err, size_t err_size)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -107,7 +119,7 @@ static uint8_t *read_image_file(const char *path, const fn_data_config *cfg, siz
     }
     uint8_t *buf = NULL;
     struct stat st;
-    int w, h, comp;
+    int w = 0, h = 0, comp;
     if (fstat(fileno(f), &st) != 0)
         snprintf(err, err_size, "cannot stat: %s", strerror(errno));
     else if (!S_ISREG(st.st_mode))
@@ -116,17 +128,28 @@ static uint8_t *read_image_file(const char *path, const fn_data_config *cfg, siz
         snprintf(err, err_size, "empty file");
     else if (!stbi_info_from_file(f, &w, &h, &comp))
         describe_unreadable(f, err, err_size);
+    else if (w < 1 || h < 1) /* stb_image's PNM reader lets a 0 x 0 image through */
+        snprintf(err, err_size, "a %d x %d image has no pixels", w, h);
     else if ((long)w * h > cfg->max_pixels)
         snprintf(err, err_size, "%d x %d image, more than the limit of %ld pixels", w, h,
                  cfg->max_pixels);
-    else if (!(buf = read_rest(f, (size_t)st.st_size, size)))
+    else if (st.st_size > max_file_bytes(w, h))
+        snprintf(err, err_size, "%lld bytes for a %d x %d image, more than the %ld its pixels "
+                 "can take", (long long)st.st_size, w, h, max_file_bytes(w, h));
+    else if (!(buf = read_rest(f, (size_t)st.st_size, (size_t)max_file_bytes(w, h), size)))
         snprintf(err, err_size, "out of memory reading %ld bytes", (long)st.st_size);
-    else if (ferror(f)) {
-        snprintf(err, err_size, "read error");
+    else if (ferror(f) || *size > (size_t)max_file_bytes(w, h)) {
+        if (ferror(f))
+            snprintf(err, err_size, "read error");
+        else
+            snprintf(err, err_size, "the file grew past %ld bytes while it was read",
+                     max_file_bytes(w, h));
         free(buf);
         buf = NULL;
     }
     fclose(f);
+    *w_out = w;
+    *h_out = h;
     return buf;
 }
 
@@ -134,7 +157,8 @@ int fn_image_decode(const char *path, const fn_data_config *cfg, uint8_t *out, c
                     size_t err_size)
 {
     size_t size;
-    uint8_t *file = read_image_file(path, cfg, &size, err, err_size);
+    int header_w, header_h;
+    uint8_t *file = read_image_file(path, cfg, &size, &header_w, &header_h, err, err_size);
     if (!file)
         return -1;
     if (size > INT_MAX) {
@@ -143,16 +167,23 @@ int fn_image_decode(const char *path, const fn_data_config *cfg, uint8_t *out, c
         return -1;
     }
     int w, h, comp;
+    const char *format = format_name(file, size);
     uint8_t *pixels = stbi_load_from_memory(file, (int)size, &w, &h, &comp, cfg->c);
     if (!pixels) {
         const char *reason = stbi_failure_reason();
-        snprintf(err, err_size, "corrupt or truncated %s (stb_image: %s)", format_name(file, size),
+        snprintf(err, err_size, "corrupt or truncated %s (stb_image: %s)", format,
                  reason && reason[0] ? reason : "no reason given");
         free(file);
         return -1;
     }
     free(file);
     int rc = 0;
+    if (w != header_w || h != header_h) { /* the limits were checked on the header's size */
+        snprintf(err, err_size, "the %s header says %d x %d, its data %d x %d", format,
+                 header_w, header_h, w, h);
+        stbi_image_free(pixels);
+        return -1;
+    }
     if (w == cfg->w && h == cfg->h)
         memcpy(out, pixels, (size_t)w * h * cfg->c);
     else if (!stbir_resize_uint8(pixels, w, h, 0, out, cfg->w, cfg->h, 0, cfg->c)) {
