@@ -1,0 +1,54 @@
+#!/bin/bash
+# fuzz_found.sh - inputs the fuzzers found (docs/RELIABILITY.md), each through
+# the command that reads such a file, checked for a clear message instead of
+# the crash it caused.  (The fuzzers' own inputs are in fuzz/corpus/*/found_*,
+# which make fuzz-corpus replays.)
+#
+#   tests/fuzz_found.sh DIR SHAPES
+#
+# DIR holds net3 (tests/runtime.mk); work files go to DIR/found.
+set -u
+NET=$1/net3
+SHAPES=$2
+W=$1/found
+rm -rf "$W" && mkdir -p "$W"
+failures=0
+checks=0
+
+fail() {
+    echo "fuzz_found: FAIL: $*"
+    failures=$((failures + 1))
+}
+
+# check NAME WANT_STATUS TEXT CMD...
+check() {
+    local name=$1 want=$2 text=$3
+    shift 3
+    checks=$((checks + 1))
+    "$@" >"$W/out" 2>&1
+    local got=$?
+    if [ "$got" != "$want" ]; then
+        fail "$name: exit status $got, expected $want: $*"
+        sed 's/^/    /' "$W/out" | head -10
+    elif ! grep -qF -- "$text" "$W/out"; then
+        fail "$name: no '$text' in:"
+        sed 's/^/    /' "$W/out" | head -10
+    fi
+}
+
+"$SHAPES" "$W/src" --per-class 4 --size 16 --seed 1 >/dev/null || exit 1
+M=$W/m.safetensors
+"$NET" train --data "$W/src" --epochs 1 --batches 1 --save "$M" >/dev/null 2>&1 || exit 1
+
+# fuzz_image: a PGM or PPM of width or height 0 decoded to no pixels, and
+# resizing them aborted in stb_image_resize (every command that reads images)
+printf 'P5\n0 0\n255\n' >"$W/empty.pgm"
+printf 'P6\n0 5\n255\n' >"$W/flat.ppm"
+check "a 0 x 0 PGM" 1 "$W/empty.pgm: a 0 x 0 image has no pixels" "$NET" predict --weights "$M" "$W/empty.pgm"
+check "a 0 x 5 PPM" 1 "$W/flat.ppm: a 0 x 5 image has no pixels" "$NET" predict --weights "$M" "$W/flat.ppm"
+cp "$W/empty.pgm" "$W/src/circle/empty.pgm"
+check "training beside a 0 x 0 PGM" 0 "skipped 1 file" \
+    "$NET" train --data "$W/src" --epochs 1 --save "$W/t.safetensors"
+
+echo "fuzz_found: $checks checks, $failures failed"
+[ $failures = 0 ]
