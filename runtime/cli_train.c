@@ -41,8 +41,10 @@ static const char epilog[] =
     "For tests: FLATNET_TEST_DELAY_MS=N in the environment pauses N ms after each\n"
     "step and in the middle of each checkpoint write.\n";
 
-/* The flags of a checkpoint's run that a resumed run takes unless given again. */
-static int restore_flags(fn_command *cmd, const char *path, const fn_st_meta *meta)
+/* The flags of a checkpoint's run that a resumed run takes unless given again.
+   String flags point into the parsed metadata: *keep holds it until the
+   caller is done with the flags (cJSON_Delete). */
+static int restore_flags(fn_command *cmd, const char *path, const fn_st_meta *meta, cJSON **keep)
 {
     const char *json = fn_st_meta_get(meta, "args");
     cJSON *args = json ? cJSON_Parse(json) : NULL;
@@ -59,11 +61,10 @@ static int restore_flags(fn_command *cmd, const char *path, const fn_st_meta *me
         fn_arg *a = fn_args_find(cmd, item->string);
         if (!a || !a->persist || a->given || !cJSON_IsString(item))
             continue;
-        /* String flags point at their value: keep it for the process's life. */
-        rc = fn_args_set(cmd, a, strdup(item->valuestring), origin);
+        rc = fn_args_set(cmd, a, item->valuestring, origin);
         a->given = 1;
     }
-    cJSON_Delete(args);
+    *keep = args;
     return rc;
 }
 
@@ -278,6 +279,7 @@ int fn_cli_train(const fn_network *net, int argc, char **argv)
         return 2;
     }
     fn_st_meta resume_meta = {0};
+    cJSON *resume_args = NULL; /* what the restored string flags point into */
     if (v.resume) {
         fn_st_file f;
         char err[1024];
@@ -288,13 +290,15 @@ int fn_cli_train(const fn_network *net, int argc, char **argv)
         for (int i = 0; i < f.meta.n; i++)
             fn_st_meta_set(&resume_meta, f.meta.key[i], f.meta.value[i]);
         fn_st_close(&f);
-        if (restore_flags(&cmd, v.resume, &resume_meta) != 0) {
+        if (restore_flags(&cmd, v.resume, &resume_meta, &resume_args) != 0) {
+            cJSON_Delete(resume_args);
             fn_st_meta_free(&resume_meta);
             return 2;
         }
     }
     fn_train_options o = {0};
     if (check_flags(net, &cmd, &v, &o) != 0) {
+        cJSON_Delete(resume_args);
         fn_st_meta_free(&resume_meta);
         return 2;
     }
@@ -308,6 +312,7 @@ int fn_cli_train(const fn_network *net, int argc, char **argv)
         printf("validating on %s (beside --data; --valid DIR chooses another)\n", o.valid);
     o.save = v.save ? v.save : v.resume ? v.resume : default_save;
     if (check_writable("--save", o.save) != 0 || (v.log && check_writable("--log", v.log) != 0)) {
+        cJSON_Delete(resume_args);
         fn_st_meta_free(&resume_meta);
         return 2;
     }
@@ -323,6 +328,7 @@ int fn_cli_train(const fn_network *net, int argc, char **argv)
     o.args_json = json;
     rc = fn_train(net, &o);
     free(json);
+    cJSON_Delete(resume_args);
     fn_st_meta_free(&resume_meta);
     return rc;
 }

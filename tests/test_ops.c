@@ -620,5 +620,9 @@ int main(int argc, char **argv)
         cases[n_cases] = (ops_case){builds[i]->name, builds[i]};
         n_tests += add_case_tests(&cases[n_cases++], builds, n_builds, tests + n_tests);
     }
-    return _cmocka_run_group_tests("generated ops", tests, (size_t)n_tests, NULL, NULL);
+    int failed = _cmocka_run_group_tests("generated ops", tests, (size_t)n_tests, NULL, NULL);
+    free(tests);
+    free(cases);
+    free(builds);
+    return failed;
 }
