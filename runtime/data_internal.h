@@ -11,6 +11,7 @@
 #include "data.h"
 
 #include <pthread.h>
+#include <stdio.h>
 
 /* ---- scan.c: DIR/<class>/<file> ---- */
 
@@ -56,6 +57,13 @@ typedef struct {
 /* out[y][x] = lut(src[y + dy][xs + dx]), xs = flip ? w-1-x : x. */
 void fn_image_compose(const uint8_t *src, int h, int w, int c, const fn_pixel_lut *lut,
                       fn_placement place, float *out);
+
+/* ---- jpeg_guard.c: what stb_image 2.27 does not check ---- */
+
+/* 0 when f, a file at its start (and left there), is a JPEG with a Huffman
+   table of more than 256 codes, which stb_image 2.27 would write past its
+   arrays; 1 for any other file. */
+int fn_jpeg_tables_ok(FILE *f);
 
 /* ---- data.c: the dataset's shared state ---- */
 

@@ -126,6 +126,8 @@ static uint8_t *read_image_file(const char *path, const fn_data_config *cfg, siz
         snprintf(err, err_size, "not a regular file");
     else if (st.st_size == 0)
         snprintf(err, err_size, "empty file");
+    else if (!fn_jpeg_tables_ok(f)) /* before stb_image reads any of it */
+        snprintf(err, err_size, "corrupt JPEG: a Huffman table of more than 256 codes");
     else if (!stbi_info_from_file(f, &w, &h, &comp))
         describe_unreadable(f, err, err_size);
     else if (w < 1 || h < 1) /* stb_image's PNM reader lets a 0 x 0 image through */

@@ -50,5 +50,12 @@ cp "$W/empty.pgm" "$W/src/circle/empty.pgm"
 check "training beside a 0 x 0 PGM" 0 "skipped 1 file" \
     "$NET" train --data "$W/src" --epochs 1 --save "$W/t.safetensors"
 
+# fuzz_image: a JPEG whose Huffman table has more than 256 codes, which
+# stb_image 2.27 writes past its arrays (jpeg_guard.c); the corpus file has
+# fuzz_image's two configuration bytes in front
+tail -c +3 fuzz/corpus/image/found_jpeg_dht_overflow >"$W/dht.jpg"
+check "a JPEG Huffman table of 2301 codes" 1 "$W/dht.jpg: corrupt JPEG: a Huffman table of more than 256 codes" \
+    "$NET" predict --weights "$M" "$W/dht.jpg"
+
 echo "fuzz_found: $checks checks, $failures failed"
 [ $failures = 0 ]
