@@ -12,6 +12,32 @@
 /* The rng stream of initial weights: fn_rng_seed(seed, FN_STREAM_INIT, tensor). */
 #define FN_STREAM_INIT 0x696e6974ULL /* "init" */
 
+#if defined(__SANITIZE_ADDRESS__) /* gcc -fsanitize=address */
+#define FN_ASAN 1
+#elif defined(__has_feature) /* clang's way of saying it */
+#if __has_feature(address_sanitizer)
+#define FN_ASAN 1
+#endif
+#endif
+
+#ifdef FN_ASAN
+/* Under AddressSanitizer (make test-asan): heap blocks, whose redzones catch
+   a kernel reading or writing past its region, where a mapping's slack up to
+   the page end would hide it. */
+float *fn_alloc_floats(size_t n)
+{
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void fn_free_floats(void *p)
+{
+    free(p);
+}
+#else
 /* Fresh anonymous pages: zero, and resident only once touched, so a region a
    command never writes (gradients when evaluating) costs no memory.  The 64
    bytes before the returned pointer hold the mapping's size. */
@@ -34,6 +60,7 @@ void fn_free_floats(void *p)
     memcpy(&bytes, map, sizeof bytes);
     munmap(map, bytes);
 }
+#endif
 
 int fn_model_init(fn_model *m, const fn_network *net, char *err, size_t err_size)
 {
