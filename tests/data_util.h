@@ -11,7 +11,10 @@
 #include <stdint.h>
 
 /* Every test writes under this folder (relative to the repository root). */
-#define TEST_DATA_DIR "build/test-data"
+#ifndef BUILD_DIR
+#define BUILD_DIR "build" /* the sanitizer build passes its own */
+#endif
+#define TEST_DATA_DIR BUILD_DIR "/test-data"
 
 void mkdirs(const char *path);
 void remove_tree(const char *path);

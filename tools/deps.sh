@@ -11,6 +11,13 @@ PACKAGES="gcc make pkg-config liblua5.4-dev libstb-dev libcmocka-dev libcjson-de
 zlib1g-dev python3 python3-torch python3-torchvision libopenblas0-openmp
 dataset-fashion-mnist gnuplot-nox"
 
+# `deps.sh hardening` (make test-sanitize, test-valgrind, fuzz) adds clang
+# with its sanitizer and libFuzzer runtimes, LLVM's OpenMP (whose Archer
+# tool ThreadSanitizer needs), and valgrind.
+if [ "${1:-}" = hardening ]; then
+    PACKAGES="$PACKAGES clang libclang-rt-14-dev libomp-14-dev valgrind"
+fi
+
 missing=""
 for p in $PACKAGES; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
