@@ -21,3 +21,14 @@ test-gen-compile: $(patsubst %,$(B)/tests/nets/%.o,$(GEN_NETS))
 
 $(B)/tests $(B)/tests/nets:
 	mkdir -p $@
+
+# The memory plan's invariants, checked on gen's own data structures.
+PLAN_TEST_OBJ := $(filter-out $(B)/gen-obj/main.o,$(GEN_OBJ))
+$(B)/tests/test_plan: tests/test_plan.c $(PLAN_TEST_OBJ) $(B)/templates.c | $(B)/tests
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -Igenerator -Iruntime $(LUA_CFLAGS) -o $@ \
+	    tests/test_plan.c $(PLAN_TEST_OBJ) $(B)/templates.c $(LUA_LIBS) -lcmocka -lm
+
+.PHONY: test-plan
+TEST_TARGETS += test-plan
+test-plan: $(B)/tests/test_plan
+	$(B)/tests/test_plan
