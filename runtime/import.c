@@ -337,6 +337,22 @@ static int check_dst(const char *dst, char *err, size_t err_size)
     return empty ? 0 : -1;
 }
 
+/* dst without trailing slashes, in buf; NULL after a message. */
+static const char *without_trailing_slash(const char *dst, char buf[PATH_MAX], char *err,
+                                          size_t err_size)
+{
+    size_t len = strlen(dst);
+    while (len > 1 && dst[len - 1] == '/')
+        len--;
+    if (len == 0 || len >= PATH_MAX) {
+        snprintf(err, err_size, "'%s': %s", dst, len ? "path too long" : "an empty path");
+        return NULL;
+    }
+    memcpy(buf, dst, len);
+    buf[len] = '\0';
+    return buf;
+}
+
 /* ".<name>.importXXXXXX" beside dst: the same file system, so the final
    rename is atomic, and hidden from scans of dst's parent. */
 static int make_temp_beside(const char *dst, char *tmp, size_t size, char *err, size_t err_size)
@@ -368,19 +384,40 @@ static void remove_tree(const char *path)
 
 /* ------------------------------------------------------------------ the job */
 
-/* Writes both sets under w->root; the caller renames or removes it. */
+/* Both sets as PNGs under w->root. */
 static int write_all(writer *w, const idx_set *train, const int *split_of, int use_valid,
                      const idx_set *test)
 {
     for (int s = 0; s < N_SPLITS; s++)
         if ((s != SPLIT_VALID || use_valid) && make_folders(w, s) != 0)
             return -1;
+    return write_set(w, train, split_of) == 0 && write_set(w, test, NULL) == 0 ? 0 : -1;
+}
+
+/* The temporary folder's life: made beside dst, filled, renamed to dst, or
+   removed on a failure; Ctrl-C and SIGTERM while it exists are failures. */
+static int write_and_rename(writer *w, const char *dst, const idx_set *train,
+                            const int *split_of, int use_valid, const idx_set *test)
+{
     struct sigaction quit = {.sa_handler = on_signal}, old_int, old_term;
     sigemptyset(&quit.sa_mask);
     interrupted = 0;
     sigaction(SIGINT, &quit, &old_int);
     sigaction(SIGTERM, &quit, &old_term);
-    int rc = write_set(w, train, split_of) == 0 && write_set(w, test, NULL) == 0 ? 0 : -1;
+    char tmp[PATH_MAX];
+    int rc = make_temp_beside(dst, tmp, sizeof tmp, w->err, w->err_size);
+    if (rc == 0) {
+        w->root = tmp;
+        rc = write_all(w, train, split_of, use_valid, test);
+        /* rename() replaces an empty DST folder; a DST filled meanwhile stays */
+        if (rc == 0 && rename(tmp, dst) != 0) {
+            snprintf(w->err, w->err_size, "renaming %s to %s: %s", tmp, dst, strerror(errno));
+            rc = -1;
+        }
+        if (rc != 0)
+            remove_tree(tmp);
+        w->root = NULL;
+    }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     return rc;
@@ -403,15 +440,8 @@ int fn_import(const fn_import_spec *spec, const char *dst, FILE *log, char *err,
 {
     double start = fn_now();
     char dst_buf[PATH_MAX];
-    size_t dst_len = strlen(dst);
-    while (dst_len > 1 && dst[dst_len - 1] == '/')
-        dst_len--;
-    if (dst_len == 0 || dst_len >= sizeof dst_buf) {
-        snprintf(err, err_size, "'%s': %s", dst, dst_len ? "path too long" : "an empty path");
+    if (!(dst = without_trailing_slash(dst, dst_buf, err, err_size)))
         return -1;
-    }
-    dst = memcpy(dst_buf, dst, dst_len);
-    dst_buf[dst_len] = '\0';
     if (!(spec->valid_fraction >= 0 && spec->valid_fraction < 1)) {
         snprintf(err, err_size, "valid fraction %g: must be at least 0 and below 1",
                  spec->valid_fraction);
@@ -428,39 +458,28 @@ int fn_import(const fn_import_spec *spec, const char *dst, FILE *log, char *err,
         set_free(&train);
         return -1;
     }
-    int rc = -1;
+    int rc = -1, use_valid = spec->valid_fraction > 0;
     int *split_of = NULL;
-    char tmp[PATH_MAX];
+    writer *w = NULL;
     if (test.rows != train.rows || test.cols != train.cols)
         snprintf(err, err_size, "%s holds %dx%d images but %s holds %dx%d", test.images_path,
                  test.rows, test.cols, train.images_path, train.rows, train.cols);
-    else if (!(split_of = draw_splits(&train, n_classes, spec->valid_fraction, spec->seed)))
+    else if (!(split_of = draw_splits(&train, n_classes, spec->valid_fraction, spec->seed)) ||
+             !(w = calloc(1, sizeof *w)))
         snprintf(err, err_size, "out of memory for %d images", train.n);
-    else if (make_temp_beside(dst, tmp, sizeof tmp, err, err_size) == 0) {
-        writer *w = calloc(1, sizeof *w);
-        int use_valid = spec->valid_fraction > 0;
-        if (w) {
-            *w = (writer){tmp, spec->classes, {{0}}, 0, train.n + test.n, err, err_size};
-            rc = write_all(w, &train, split_of, use_valid, &test);
-        } else
-            snprintf(err, err_size, "out of memory");
-        /* rename() replaces an empty DST folder; a DST someone filled meanwhile stays */
-        if (rc == 0 && rename(tmp, dst) != 0) {
-            snprintf(err, err_size, "renaming %s to %s: %s", tmp, dst, strerror(errno));
-            rc = -1;
-        }
-        if (rc != 0)
-            remove_tree(tmp);
-        else {
-            warn_empty(w, use_valid, dst);
-            if (log) {
-                print_table(w, use_valid, log);
-                fprintf(log, "import: %d %dx%d images into %s in %.1f s\n", w->written,
-                        train.rows, train.cols, dst, fn_now() - start);
-            }
-        }
-        free(w);
+    else {
+        *w = (writer){NULL, spec->classes, {{0}}, 0, train.n + test.n, err, err_size};
+        rc = write_and_rename(w, dst, &train, split_of, use_valid, &test);
     }
+    if (rc == 0) {
+        warn_empty(w, use_valid, dst);
+        if (log) {
+            print_table(w, use_valid, log);
+            fprintf(log, "import: %d %dx%d images into %s in %.1f s\n", w->written, train.rows,
+                    train.cols, dst, fn_now() - start);
+        }
+    }
+    free(w);
     free(split_of);
     set_free(&train);
     set_free(&test);

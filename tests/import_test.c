@@ -1,8 +1,9 @@
 /*
  * import_test.c - fn_idx_read and fn_import on small IDX files written here:
  * every kind of bad input is an error naming the file and what is wrong,
- * leaving neither DST nor a hidden temporary beside it; a good set round-trips
- * to PNGs with the same pixels, stratified and seeded; class names.
+ * leaving neither DST nor a hidden temporary beside it (Ctrl-C included); a
+ * good set round-trips to PNGs with the same pixels, stratified and seeded;
+ * class names.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,10 +12,14 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <stb_image.h>
@@ -319,6 +324,68 @@ static void test_dst_not_empty(void **state)
     assert_non_null(strstr(err, "cannot create"));
 }
 
+/* Is the hidden folder of an import into dir/out there? */
+static int temp_folder_exists(void)
+{
+    DIR *d = opendir(dir);
+    int found = 0;
+    for (struct dirent *e; d && !found && (e = readdir(d));)
+        found = strncmp(e->d_name, ".out.import", 11) == 0;
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* Ctrl-C while the PNGs are being written: the import fails, saying so, and
+   removes what it wrote.  A child process imports 5,000 images twice (as
+   training and as test set); the signal goes once its hidden folder exists. */
+static void test_interrupted(void **state)
+{
+    (void)state;
+    enum { N = 5000, SIDE = 28 };
+    static uint8_t pixels[N * SIDE * SIDE], labels[N], buf[64 + sizeof pixels];
+    for (size_t i = 0; i < sizeof pixels; i++)
+        pixels[i] = (uint8_t)(i * 2654435761u >> 24);
+    for (int i = 0; i < N; i++)
+        labels[i] = (uint8_t)(i % 3);
+    file_set f;
+    int dims[3] = {N, SIDE, SIDE};
+    f.train_images = f.test_images =
+        write_file("many-images", buf, idx_bytes(buf, dims, 3, pixels, sizeof pixels));
+    f.train_labels = f.test_labels =
+        write_file("many-labels", buf, idx_bytes(buf, dims, 1, labels, sizeof labels));
+    char dst[600];
+    snprintf(dst, sizeof dst, "%s/out", dir);
+    int pipe_fd[2];
+    assert_int_equal(pipe(pipe_fd), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        char err[2048] = "";
+        int rc = run_import(&f, dst, 0.2, 1, err, sizeof err);
+        if (write(pipe_fd[1], err, strlen(err)) < 0)
+            _exit(3);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    close(pipe_fd[1]);
+    int status, exited = 0;
+    while (!temp_folder_exists() && !(exited = waitpid(child, &status, WNOHANG) == child))
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    if (!exited) {
+        assert_int_equal(kill(child, SIGINT), 0);
+        assert_int_equal(waitpid(child, &status, 0), child);
+    }
+    char err[2048] = "";
+    ssize_t n = read(pipe_fd[0], err, sizeof err - 1);
+    close(pipe_fd[0]);
+    err[n > 0 ? n : 0] = '\0';
+    print_message("  %s\n", err);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_non_null(strstr(err, "interrupted by signal 2 after"));
+    assert_nothing_left();
+}
+
 /* ------------------------------------------------------------ good input */
 
 static int count_pngs(const char *path)
@@ -471,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_image_sizes_differ),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_dst_not_empty),
+        cmocka_unit_test(test_interrupted),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_no_valid),
         cmocka_unit_test(test_fraction_checked),
