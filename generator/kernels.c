@@ -243,13 +243,14 @@ void kn_bn_apply_bwd(em_ctx *e, const lw_group *grp, int dy, int acc_dy, int sec
     tpl_set(&v, "ASSIGN", "%s", acc_dy ? "+=" : "=");
     tpl_set(&v, "ASSIGN2", "%s", acc_second ? "+=" : "=");
     tpl_set_int(&v, "SHORTCUT_GRAD", grp->shortcut >= 0 && second);
-    tpl_set_int(&v, "PASS_B", dy || grp->bn2 >= 0 || (grp->shortcut >= 0 && second));
+    tpl_set_int(&v, "DY2", grp->bn2 >= 0 && second);
+    tpl_set_int(&v, "PASS_B", dy || second);
     tpl_set(&v, "DS", "%s", grp->relu >= 0 ? "dz where z > 0, else 0" : "dz");
     group_name(e, grp, name);
     size_t len = strlen(name);
     snprintf(name + len, KN_NAME - len, "_bwd%s%s%s", dy ? "" : "_params",
-             acc_dy ? "_acc" : "", grp->shortcut >= 0 && !second ? "_no_ds"
-                                  : acc_second ? "_acc2" : "");
+             acc_dy ? "_acc" : "", !second && (grp->shortcut >= 0 || grp->bn2 >= 0) ? "_only_dy"
+                                   : acc_second ? "_acc2" : "");
     define(e, name, "bn_apply_bwd", &v);
 }
 

@@ -105,8 +105,13 @@ static void form_group(lw_ctx *c, int b)
     const gr_graph *g = c->g;
     lw_group grp = {b, -1, -1, -1, -1};
     int next = c->sole_reader[b];
-    if (op_of(c, next) == OP_ADD && g->nodes[next].in[0] != g->nodes[next].in[1]) {
-        int other = g->nodes[next].in[0] == b ? g->nodes[next].in[1] : g->nodes[next].in[0];
+    int other = op_of(c, next) != OP_ADD ? -1 :
+                g->nodes[next].in[0] == b ? g->nodes[next].in[1] : g->nodes[next].in[0];
+    int y = g->nodes[b].in[0];
+    /* the fused backward writes each gradient through its own pointer: no add
+       of a BN to its own input, nor of two BNs of one tensor */
+    if (other >= 0 && other != b && other != y &&
+        !(op_of(c, other) == OP_BN && g->nodes[other].in[0] == y)) {
         grp.add = next;
         if (op_of(c, other) == OP_BN && c->sole_reader[other] == next && c->group_of[other] < 0)
             grp.bn2 = other;
@@ -308,7 +313,9 @@ static void backward_node(lw_ctx *c, lw_program *pr, lw_list *list, int i)
         st->in[0] = pr->value_of[i];
         st->in[1] = dy;
         st->out[0] = dx;
-        if (c->readers[nd->in[0]] == 1) /* masked in place */
+        /* masked in place, unless this gradient is an add's, which that add's
+           other input reads too */
+        if (c->readers[nd->in[0]] == 1 && pr->values[dy].alias < 0)
             pr->values[dx].alias = dy;
         break;
     case OP_MAXPOOL:

@@ -128,10 +128,11 @@ static void bn_apply_call(const writer *w, const lw_step *st, const char *fn)
         sb_printf(o, "        %s, %s, %s, ", val(w, st->in[2], a), ten(w, 'P', grp->bn2, 0, b),
                   ten(w, 'P', grp->bn2, 1, c));
         if (st->train)
-            sb_printf(o, "%s, %s + %d,\n", val(w, st->in[3], d), val(w, st->in[3], f),
-                      pnode(w, grp->bn2)->c_pad);
+            sb_printf(o, "%s, %s + %d, %g,\n", val(w, st->in[3], d), val(w, st->in[3], f),
+                      pnode(w, grp->bn2)->c_pad, node(w, grp->bn2)->eps);
         else
-            sb_printf(o, "%s, %s,\n", ten(w, 'S', grp->bn2, 2, d), ten(w, 'S', grp->bn2, 3, f));
+            sb_printf(o, "%s, %s, %g,\n", ten(w, 'S', grp->bn2, 2, d),
+                      ten(w, 'S', grp->bn2, 3, f), node(w, grp->bn2)->eps);
     }
     sb_printf(o, "        %s, %g);\n", val(w, st->out[0], a), bn->eps);
 }

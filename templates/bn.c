@@ -84,7 +84,7 @@ static void ${FN}(const float *restrict y, const float *restrict gamma,
 @if BN2
                   const float *restrict y2, const float *restrict gamma2,
                   const float *restrict beta2, const float *restrict mean2,
-                  const float *restrict spread2,
+                  const float *restrict spread2, float eps2,
 @endif
                   float *restrict z, float eps)
 {
@@ -95,7 +95,7 @@ static void ${FN}(const float *restrict y, const float *restrict gamma,
             bn_scale_shift(${TRAIN}, gamma, beta, mean, spread, eps, cb * ${V}, ${V}, scale, shift);
 @if BN2
             float scale2[${V}], shift2[${V}];
-            bn_scale_shift(${TRAIN}, gamma2, beta2, mean2, spread2, eps, cb * ${V}, ${V}, scale2,
+            bn_scale_shift(${TRAIN}, gamma2, beta2, mean2, spread2, eps2, cb * ${V}, ${V}, scale2,
                            shift2);
 @endif
             long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
@@ -137,7 +137,7 @@ static inline void bn_scale_shift(int train, const float *gamma, const float *be
 @if DY
    dy ${ASSIGN} gamma * rstd * (ds - dbeta / M - xhat * dgamma / M), M = ${M}
 @endif
-@if BN2
+@if DY2
    dy2 ${ASSIGN2} the same through the second BN
 @endif
 @if SHORTCUT_GRAD
@@ -166,6 +166,12 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
 @if DY
 @else
     (void)dy;
+@endif
+@if BN2
+@if DY2
+@else
+    (void)dy2;
+@endif
 @endif
     float *sums = scratch;                   /* [n][3][C]: ds, ds*xhat, ds*xhat2 */
     float *coef = scratch + ${N} * 3 * ${C_PAD}; /* [6][C]: dy = k_ds ds - k_mean - k_xhat xhat */
@@ -233,7 +239,7 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
             const v${V} k_mean = *(const v${V} *)(coef + ${C_PAD} + cb * ${V});
             const v${V} k_xhat = *(const v${V} *)(coef + 2 * ${C_PAD} + cb * ${V});
 @endif
-@if BN2
+@if DY2
             const v${V} mean2 = *(const v${V} *)(saved2 + cb * ${V});
             const v${V} rstd2 = *(const v${V} *)(saved2 + ${C_PAD} + cb * ${V});
             const v${V} k_ds2 = *(const v${V} *)(coef + 3 * ${C_PAD} + cb * ${V});
@@ -251,7 +257,7 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
                 *(v${V} *)(dy + at) ${ASSIGN} k_ds * ds - k_mean -
                                      k_xhat * ((*(const v${V} *)(y + at) - mean) * rstd);
 @endif
-@if BN2
+@if DY2
                 *(v${V} *)(dy2 + at) ${ASSIGN2} k_ds2 * ds - k_mean2 -
                                       k_xhat2 * ((*(const v${V} *)(y2 + at) - mean2) * rstd2);
 @endif

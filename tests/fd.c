@@ -86,7 +86,8 @@ void fd_check(chk_ctx *ck, const fd_probe *p, const fn_network *net, const fd_gr
         chk_shape s = chk_tensor_shape(&net->tensors[t]);
         fd_tensor(ck, p, net->tensors[t].name, &s, t, grads->tensor[t], floor, rng, f0, &tally);
     }
-    fd_tensor(ck, p, "the input (NHWC)", &in_shape, -1, grads->input, floor, rng, f0, &tally);
+    if (grads->input)
+        fd_tensor(ck, p, "the input (NHWC)", &in_shape, -1, grads->input, floor, rng, f0, &tally);
     chk_note(ck, "finite differences at %d coordinates, %d on kinks, worst error %.2e of the "
              "scale", tally.checked, tally.kinks, tally.worst);
 }

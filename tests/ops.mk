@@ -7,7 +7,9 @@ TEST_TARGETS += test-ops
 OPS_DIR := $(B)/tests/ops
 OPS_TARGETS := avx512 avx2 generic
 OPS_CASES := $(basename $(notdir $(wildcard tests/ops/*.lua)))
-OPS_SO := $(foreach c,$(OPS_CASES),$(foreach t,$(OPS_TARGETS),$(OPS_DIR)/$(c)_$(t).so))
+# and once as trainers are built, without --input-grad: the first layer's input
+# then needs no gradient, which changes what is lowered
+OPS_SO := $(foreach c,$(OPS_CASES),$(foreach t,$(OPS_TARGETS) trainer,$(OPS_DIR)/$(c)_$(t).so))
 OPS_C := $(OPS_SO:.so=.c)
 OPS_CFLAGS := -O2 -march=native -fopenmp
 
@@ -20,6 +22,8 @@ $(OPS_DIR)/%_$(1).c: tests/ops/%.lua $(B)/gen | $(OPS_DIR)
 	$(B)/gen --input-grad --target $(1) -o $$@ $$<
 endef
 $(foreach t,$(OPS_TARGETS),$(eval $(call OPS_GEN_RULE,$(t))))
+$(OPS_DIR)/%_trainer.c: tests/ops/%.lua $(B)/gen | $(OPS_DIR)
+	$(B)/gen -o $@ $<
 
 $(OPS_DIR)/%.so: $(OPS_DIR)/%.c runtime/flatnet.h
 	$(CC) $(OPS_CFLAGS) $(WARN) -Iruntime -DFN_NO_MAIN -fPIC -shared -o $@ $<

@@ -88,12 +88,17 @@ static const fn_network *load_build(const char *path)
         fprintf(stderr, "test_ops: %s defines no fn_net\n", path);
         return NULL;
     }
-    if (net->abi != FN_ABI_VERSION || !net->has_input_grad) {
-        fprintf(stderr, "test_ops: %s: abi %d (want %d), has_input_grad %d (generate it with "
-                "--input-grad)\n", path, net->abi, FN_ABI_VERSION, net->has_input_grad);
+    if (net->abi != FN_ABI_VERSION) {
+        fprintf(stderr, "test_ops: %s: abi %d, want %d\n", path, net->abi, FN_ABI_VERSION);
         return NULL;
     }
     return net;
+}
+
+/* How a build was generated, for test names. */
+static const char *build_kind(const fn_network *net)
+{
+    return net->has_input_grad ? "" : " trainer (no input gradient)";
 }
 
 /* ---------------------------------------------------- canonical values */
@@ -234,7 +239,8 @@ static void gen_init(gen_run *g, const fn_network *net, uint64_t stream)
     g->b.state = floats(net->n_state_floats);
     g->b.arena = floats(net->n_arena_floats);
     g->b.input = floats((size_t)input_count(net));
-    g->b.input_grad = floats((size_t)input_count(net));
+    /* builds without --input-grad (as trainers are built) have no input gradient */
+    g->b.input_grad = net->has_input_grad ? floats((size_t)input_count(net)) : NULL;
     g->b.logits = floats((size_t)net->batch * net->classes);
     g->b.labels = (int32_t *)floats((size_t)net->batch);
     for (int t = 0; t < net->n_tensors; t++)
@@ -341,7 +347,7 @@ static ref_net *reference_of(const fn_network *net, const ops_values *v)
    gradient anywhere instead of its own tensor's. */
 static double grad_floor(const fn_network *net, const fd_grads *grads)
 {
-    double largest = chk_max_abs(grads->input, input_count(net));
+    double largest = grads->input ? chk_max_abs(grads->input, input_count(net)) : 0;
     for (int t = 0; t < net->n_tensors; t++)
         if (grads->tensor[t])
             largest = fmax(largest, chk_max_abs(grads->tensor[t], net->tensors[t].count));
@@ -447,7 +453,7 @@ static step_result gen_step(gen_run *g)
     net->backward(&g->b);
     s.logits = copy_floats(g->b.logits, (size_t)net->batch * net->classes);
     s.grads = copy_floats(g->b.grads, net->n_param_floats);
-    s.input_grad = copy_floats(g->b.input_grad, (size_t)input_count(net));
+    s.input_grad = g->b.input_grad ? copy_floats(g->b.input_grad, (size_t)input_count(net)) : NULL;
     s.state = copy_floats(g->b.state, net->n_state_floats);
     return s;
 }
@@ -468,7 +474,7 @@ static fd_grads grads_of_step(const gen_run *g, const step_result *s)
     for (int t = 0; t < net->n_tensors; t++)
         if (net->tensors[t].kind == FN_LEARNABLE)
             grads.tensor[t] = gen_unpack(g, t, s->grads);
-    grads.input = to_double(s->input_grad, input_count(net));
+    grads.input = s->input_grad ? to_double(s->input_grad, input_count(net)) : NULL;
     return grads;
 }
 
@@ -496,7 +502,9 @@ static void check_repeatable(chk_ctx *ck, gen_run *g, const step_result *first,
     same_bits(ck, "the loss", &first->loss, &again.loss, 1);
     same_bits(ck, "logits", first->logits, again.logits, (size_t)net->batch * net->classes);
     same_bits(ck, "grads", first->grads, again.grads, net->n_param_floats);
-    same_bits(ck, "input_grad", first->input_grad, again.input_grad, (size_t)input_count(net));
+    if (first->input_grad)
+        same_bits(ck, "input_grad", first->input_grad, again.input_grad,
+                  (size_t)input_count(net));
     same_bits(ck, "state", first->state, again.state, net->n_state_floats);
     step_free(&again);
 }
@@ -523,8 +531,9 @@ static void compare_step(chk_ctx *ck, const gen_run *g, const step_result *s, co
                 TOL_REFERENCE, learnable ? floor : 0);
         free(got);
     }
-    chk_compare_floats(ck, "gradient of the input (NHWC)", s->input_grad, r->input_grad, &in_shape,
-                   TOL_REFERENCE, floor);
+    if (s->input_grad)
+        chk_compare_floats(ck, "gradient of the input (NHWC)", s->input_grad, r->input_grad,
+                           &in_shape, TOL_REFERENCE, floor);
 }
 
 /* One training step and one evaluation of a generated build, against the
@@ -533,7 +542,7 @@ static void test_generated(void **state)
 {
     const fn_network *net = *state;
     chk_ctx ck = {.failures = 0};
-    snprintf(ck.label, sizeof ck.label, "%s %s", net->name, net->target);
+    snprintf(ck.label, sizeof ck.label, "%s %s%s", net->name, net->target, build_kind(net));
     uint64_t stream = case_stream(net->name);
     gen_run g;
     gen_init(&g, net, stream);
@@ -584,8 +593,8 @@ static int add_case_tests(ops_case *c, const fn_network **builds, int n_builds,
     for (int j = 0; j < n_builds; j++) {
         if (strcmp(builds[j]->name, c->name))
             continue;
-        name = malloc(strlen(c->name) + strlen(builds[j]->target) + 2);
-        sprintf(name, "%s %s", c->name, builds[j]->target);
+        name = malloc(strlen(c->name) + strlen(builds[j]->target) + 32);
+        sprintf(name, "%s %s%s", c->name, builds[j]->target, build_kind(builds[j]));
         tests[n++] = (struct CMUnitTest){name, test_generated, NULL, NULL, (void *)builds[j]};
     }
     return n;
