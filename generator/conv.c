@@ -19,6 +19,7 @@
  * whole (output block, input block) tiles of dW, so there is no reduction and
  * the summation order does not depend on the thread count.
  */
+#include "alloc.h"
 #include "conv.h"
 
 #include <stdio.h>
@@ -441,25 +442,31 @@ static void emit_row_pass(em_ctx *e, const conv_pass *cp, int bias, int accumula
     choose_row_tile(cp, &rg, &p, &q);
     int chunk = choose_chunk(cp, q, v);
     int n_tiles = (cp->out_w + p - 1) / p;
-    micro_tile *tiles = calloc((size_t)n_tiles, sizeof *tiles);
-    int *kernel = calloc((size_t)n_tiles, sizeof *kernel); /* micro-kernel number */
-    int n_kernels = 0;
+    /* a row's tiles differ only near its ends: keep the distinct ones (a flat
+       1x1 conv's row is a whole image, thousands of tiles) */
+    micro_tile *distinct = NULL, *t = xmalloc(sizeof *t);
+    int *kernel = xcalloc((size_t)n_tiles, sizeof *kernel); /* micro-kernel of each tile */
+    int n_kernels = 0, cap_kernels = 0;
     char kname[KN_NAME + 16], about[64];
     for (int i = 0; i < n_tiles; i++) {
         int pix = i == n_tiles - 1 ? cp->out_w - i * p : p;
-        row_tile(cp, v, i * p, pix, &tiles[i]);
-        tiles[i].q = q;
+        row_tile(cp, v, i * p, pix, t);
+        t->q = q;
         kernel[i] = -1;
-        for (int j = 0; j < i && kernel[i] < 0; j++)
-            if (same_tile(&tiles[j], &tiles[i]))
-                kernel[i] = kernel[j];
-        if (kernel[i] < 0) {
-            kernel[i] = n_kernels++;
-            snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
-            snprintf(about, sizeof about, "%d pixels of a row from column %d", pix, i * p);
-            emit_micro_kernel(e, cp, &tiles[i], bias, accumulate, sums, chunk, kname, about);
-        }
+        for (int j = 0; j < n_kernels && kernel[i] < 0; j++)
+            if (same_tile(&distinct[j], t))
+                kernel[i] = j;
+        if (kernel[i] >= 0)
+            continue;
+        distinct = xgrow(distinct, &cap_kernels, n_kernels, sizeof *distinct);
+        distinct[n_kernels] = *t;
+        kernel[i] = n_kernels++;
+        snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
+        snprintf(about, sizeof about, "%d pixels of a row from column %d", pix, i * p);
+        emit_micro_kernel(e, cp, t, bias, accumulate, sums, chunk, kname, about);
     }
+    free(distinct);
+    free(t);
     strbuf *k = &e->kernels;
     sb_printf(k, "/* %s\n   rows of %d tiles of %d pixels x %d vectors (%d accumulators)", title,
               n_tiles, p, q, p * q);
@@ -507,7 +514,6 @@ static void emit_row_pass(em_ctx *e, const conv_pass *cp, int bias, int accumula
     if (chunk < cp->in_blocks)
         sb_printf(k, "                }\n");
     sb_printf(k, "            }\n}\n\n");
-    free(tiles);
     free(kernel);
 }
 
@@ -519,7 +525,7 @@ static void emit_plane_pass(em_ctx *e, const conv_pass *cp, int bias, int accumu
     regs rg = regs_of(e);
     int v = rg.vlen, images, q;
     choose_plane_tile(cp, &rg, &images, &q);
-    micro_tile *t = calloc(1, sizeof *t);
+    micro_tile *t = xcalloc(1, sizeof *t);
     plane_tile(cp, v, images, t);
     t->q = q;
     char kname[KN_NAME + 16], about[64];

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "dsl_internal.h"
 
 /* ---------------------------------------------------------------- errors */
@@ -143,11 +144,7 @@ void dsl_open_tensors(lua_State *L)
    nothing trains. */
 static int check_graph(const gr_graph *g, char *err, size_t size)
 {
-    char *used = calloc((size_t)g->n_nodes, 1);
-    if (!used) {
-        snprintf(err, size, "out of memory");
-        return -1;
-    }
+    char *used = xcalloc((size_t)g->n_nodes, 1);
     used[g->loss] = 1;
     for (int i = g->loss; i >= 0; i--)
         if (used[i])
@@ -201,7 +198,7 @@ int dsl_run(const dsl_options *opt, gr_graph *g, char *err, size_t err_size)
     memset(&ctx, 0, sizeof ctx);
     ctx.g = g;
     ctx.opt = opt;
-    ctx.define_used = calloc((size_t)opt->n_defines + 1, sizeof *ctx.define_used);
+    ctx.define_used = xcalloc((size_t)opt->n_defines + 1, sizeof *ctx.define_used);
     snprintf(ctx.script_dir, sizeof ctx.script_dir, "%s", opt->script);
     char *slash = strrchr(ctx.script_dir, '/');
     if (slash)
@@ -212,7 +209,7 @@ int dsl_run(const dsl_options *opt, gr_graph *g, char *err, size_t err_size)
     snprintf(g->name, sizeof g->name, "%.*s", (int)strcspn(file, "."), file);
 
     lua_State *L = lua_newstate(dsl_alloc, &ctx);
-    if (!L || !ctx.define_used) {
+    if (!L) {
         snprintf(err, err_size, "out of memory");
         free(ctx.define_used);
         return -1;

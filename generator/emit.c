@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "emit.h"
 #include "flatnet.h"
 #include "template.h"
@@ -170,7 +171,7 @@ void em_program(const gr_graph *g, const pl_plan *p, const em_target *target, st
 {
     em_ctx e = {.g = g, .p = p, .target = target};
     strbuf summary = {0}, functions = {0}, tensors = {0}, places = {0}, layers = {0};
-    int *first_tensor = calloc((size_t)g->n_nodes + 1, sizeof *first_tensor);
+    int *first_tensor = xcalloc((size_t)g->n_nodes + 1, sizeof *first_tensor);
 
     em_summary(g, p, target->name, &summary);
     em_functions(&e, &functions);

@@ -1,4 +1,5 @@
 /* graph.c - the IR's storage and the facts every pass asks of a node. */
+#include "alloc.h"
 #include "graph.h"
 
 #include "flatnet.h"
@@ -22,16 +23,7 @@ void gr_free(gr_graph *g)
 
 int gr_add(gr_graph *g, gr_op op)
 {
-    if (g->n_nodes == g->cap) {
-        int cap = g->cap ? 2 * g->cap : 64;
-        gr_node *nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
-        if (!nodes) {
-            fprintf(stderr, "gen: out of memory\n");
-            exit(1);
-        }
-        g->nodes = nodes;
-        g->cap = cap;
-    }
+    g->nodes = xgrow(g->nodes, &g->cap, g->n_nodes, sizeof *g->nodes);
     gr_node *nd = &g->nodes[g->n_nodes];
     memset(nd, 0, sizeof *nd);
     nd->op = op;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "conv.h"
 #include "emit.h"
 #include "template.h"
@@ -106,11 +107,8 @@ static int is_new_kernel(em_ctx *e, const char *name)
     for (int i = 0; i < e->n_defined; i++)
         if (!strcmp(e->defined[i], name))
             return 0;
-    if (e->n_defined == e->cap_defined) {
-        e->cap_defined = e->cap_defined ? 2 * e->cap_defined : 64;
-        e->defined = realloc(e->defined, (size_t)e->cap_defined * sizeof *e->defined);
-    }
-    e->defined[e->n_defined++] = strdup(name);
+    e->defined = xgrow(e->defined, &e->cap_defined, e->n_defined, sizeof *e->defined);
+    e->defined[e->n_defined++] = xstrdup(name);
     return 1;
 }
 

@@ -10,33 +10,22 @@
  */
 #include "lower.h"
 
+#include "alloc.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void *grow(void *items, int *cap, int n, size_t item)
-{
-    if (n < *cap)
-        return items;
-    *cap = *cap ? 2 * *cap : 64;
-    items = realloc(items, (size_t)*cap * item);
-    if (!items) {
-        fprintf(stderr, "gen: out of memory\n");
-        exit(1);
-    }
-    return items;
-}
-
 static int new_value(lw_program *pr, lw_value_kind kind, int node, long size)
 {
-    pr->values = grow(pr->values, &pr->cap_values, pr->n_values, sizeof *pr->values);
+    pr->values = xgrow(pr->values, &pr->cap_values, pr->n_values, sizeof *pr->values);
     pr->values[pr->n_values] = (lw_value){kind, node, size, -1};
     return pr->n_values++;
 }
 
 static lw_step *new_step(lw_list *list, lw_kind kind, int node)
 {
-    list->steps = grow(list->steps, &list->cap, list->n, sizeof *list->steps);
+    list->steps = xgrow(list->steps, &list->cap, list->n, sizeof *list->steps);
     lw_step *st = &list->steps[list->n++];
     memset(st, 0, sizeof *st);
     st->kind = kind;
@@ -351,7 +340,7 @@ static void backward_node(lw_ctx *c, lw_program *pr, lw_list *list, int i)
 /* The first step writing a gradient overwrites it; later ones add to it. */
 static void mark_accumulation(lw_program *pr)
 {
-    char *written = calloc((size_t)pr->n_values, 1);
+    char *written = xcalloc((size_t)pr->n_values, 1);
     for (int s = 0; s < pr->backward.n; s++) {
         lw_step *st = &pr->backward.steps[s];
         for (int k = 0; k < LW_MAX_OUT; k++) {
@@ -371,13 +360,13 @@ void lw_lower(const gr_graph *g, const long *sizes, const long *weights, int inp
 {
     int n = g->n_nodes;
     memset(pr, 0, sizeof *pr);
-    lw_ctx c = {g, sizes, weights, calloc((size_t)n, sizeof(int)), calloc((size_t)n, sizeof(int)),
-                calloc((size_t)n, sizeof(int)), calloc((size_t)n, sizeof(int)),
-                calloc((size_t)n, sizeof(lw_group)), calloc((size_t)n, sizeof(int))};
-    int *partial = malloc((size_t)n * sizeof *partial);
-    pr->value_of = malloc((size_t)n * sizeof(int));
-    pr->grad_of = malloc((size_t)n * sizeof(int));
-    pr->saved_of = malloc((size_t)n * sizeof(int));
+    lw_ctx c = {g, sizes, weights, xcalloc((size_t)n, sizeof(int)), xcalloc((size_t)n, sizeof(int)),
+                xcalloc((size_t)n, sizeof(int)), xcalloc((size_t)n, sizeof(int)),
+                xcalloc((size_t)n, sizeof(lw_group)), xcalloc((size_t)n, sizeof(int))};
+    int *partial = xmalloc((size_t)n * sizeof *partial);
+    pr->value_of = xmalloc((size_t)n * sizeof(int));
+    pr->grad_of = xmalloc((size_t)n * sizeof(int));
+    pr->saved_of = xmalloc((size_t)n * sizeof(int));
     count_readers(&c);
     mark_needs_grad(&c, input_grad);
     form_groups(&c);

@@ -239,10 +239,12 @@ int main(int argc, char **argv)
     alarm((unsigned)(time_limit + 0.999));
     int failed = dsl_run(&opt, &g, err, sizeof err) != 0;
     alarm(0);
-    failed = failed || pl_build(&g, target->vlen, input_grad, &plan, err, sizeof err) != 0;
-    if (!failed && lim_check_plan(&g, &plan, max_gib, err, sizeof err) != 0) {
-        pl_free(&plan);
-        failed = 1;
+    if (!failed) {
+        pl_build(&g, target->vlen, input_grad, &plan);
+        if (lim_check_plan(&g, &plan, max_gib, err, sizeof err) != 0) {
+            pl_free(&plan);
+            failed = 1;
+        }
     }
     if (failed) {
         fprintf(stderr, "gen: %s\n", err);

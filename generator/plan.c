@@ -9,6 +9,8 @@
  */
 #include "plan.h"
 
+#include "alloc.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,14 +45,7 @@ typedef struct {
 
 static int iv_add(interval_set *s, long size, int start, int end)
 {
-    if (s->n == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 256;
-        s->items = realloc(s->items, (size_t)s->cap * sizeof *s->items);
-        if (!s->items) {
-            fprintf(stderr, "gen: out of memory\n");
-            exit(1);
-        }
-    }
+    s->items = xgrow(s->items, &s->cap, s->n, sizeof *s->items);
     s->items[s->n] = (interval){align_up(size), start, end, s->n, -1};
     return s->n++;
 }
@@ -104,7 +99,7 @@ static int by_size_desc(const void *pa, const void *pb)
 /* Places every root buffer; returns the arena size in floats. */
 static long iv_place(interval_set *s)
 {
-    int *order = malloc((size_t)(s->n + 1) * sizeof *order), n_roots = 0;
+    int *order = xmalloc((size_t)(s->n + 1) * sizeof *order), n_roots = 0;
     for (int i = 0; i < s->n; i++)
         if (s->items[i].parent == i)
             order[n_roots++] = i;
@@ -188,7 +183,7 @@ static long place(const pl_plan *p, const lw_list *const *lists, int n_lists, lo
 {
     const lw_program *pr = &p->prog;
     interval_set s = {0};
-    int *buffer = malloc((size_t)pr->n_values * sizeof *buffer);
+    int *buffer = xmalloc((size_t)pr->n_values * sizeof *buffer);
     for (int v = 0; v < pr->n_values; v++)
         buffer[v] = -1;
     int step = 0;
@@ -225,16 +220,16 @@ static long place(const pl_plan *p, const lw_list *const *lists, int n_lists, lo
 
 static void plan_arena(const gr_graph *g, pl_plan *p)
 {
-    long *sizes = malloc((size_t)g->n_nodes * sizeof *sizes);
-    long *weights = calloc((size_t)g->n_nodes, sizeof *weights);
+    long *sizes = xmalloc((size_t)g->n_nodes * sizeof *sizes);
+    long *weights = xcalloc((size_t)g->n_nodes, sizeof *weights);
     for (int i = 0; i < g->n_nodes; i++) {
         sizes[i] = p->nodes[i].size;
         if (g->nodes[i].op == OP_CONV)
             weights[i] = p->nodes[i].tensor_size[0];
     }
     lw_lower(g, sizes, weights, p->input_grad, &p->prog);
-    p->train_off = malloc((size_t)p->prog.n_values * sizeof *p->train_off);
-    p->eval_off = malloc((size_t)p->prog.n_values * sizeof *p->eval_off);
+    p->train_off = xmalloc((size_t)p->prog.n_values * sizeof *p->train_off);
+    p->eval_off = xmalloc((size_t)p->prog.n_values * sizeof *p->eval_off);
     const lw_list *train[] = {&p->prog.train, &p->prog.backward}, *eval[] = {&p->prog.eval};
     p->train_floats = place(p, train, 2, p->train_off);
     p->eval_floats = place(p, eval, 1, p->eval_off);
@@ -243,20 +238,15 @@ static void plan_arena(const gr_graph *g, pl_plan *p)
     free(weights);
 }
 
-int pl_build(const gr_graph *g, int vlen, int input_grad, pl_plan *p, char *err, size_t size)
+void pl_build(const gr_graph *g, int vlen, int input_grad, pl_plan *p)
 {
     memset(p, 0, sizeof *p);
     p->vlen = vlen;
     p->input_grad = input_grad;
-    p->nodes = calloc((size_t)g->n_nodes, sizeof *p->nodes);
-    if (!p->nodes) {
-        snprintf(err, size, "out of memory");
-        return -1;
-    }
+    p->nodes = xcalloc((size_t)g->n_nodes, sizeof *p->nodes);
     plan_layouts(g, p);
     plan_tensors(g, p);
     plan_arena(g, p);
-    return 0;
 }
 
 void pl_free(pl_plan *p)

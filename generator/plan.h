@@ -35,7 +35,7 @@ typedef struct {
     int input_grad;      /* backward also produces d(loss)/d(input) */
 } pl_plan;
 
-int pl_build(const gr_graph *g, int vlen, int input_grad, pl_plan *p, char *err, size_t size);
+void pl_build(const gr_graph *g, int vlen, int input_grad, pl_plan *p);
 void pl_free(pl_plan *p);
 
 #endif

@@ -104,8 +104,9 @@ static void plan_network(const char *script, int vlen, pl_plan *p, gr_graph *g)
                        .max_layers = DSL_MAX_LAYERS};
     char err[1024];
     gr_init(g);
-    if (dsl_run(&opt, g, err, sizeof err) || pl_build(g, vlen, 0, p, err, sizeof err))
+    if (dsl_run(&opt, g, err, sizeof err))
         fail_msg("%s: %s", script, err);
+    pl_build(g, vlen, 0, p);
 }
 
 static void test_no_overlap(void **state)
