@@ -630,6 +630,8 @@ int main(int argc, char **argv)
         n_tests += add_case_tests(&cases[n_cases++], builds, n_builds, tests + n_tests);
     }
     int failed = _cmocka_run_group_tests("generated ops", tests, (size_t)n_tests, NULL, NULL);
+    for (int i = 0; i < n_tests; i++)
+        free((char *)tests[i].name); /* add_case_tests allocated every name */
     free(tests);
     free(cases);
     free(builds);
