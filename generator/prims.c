@@ -96,6 +96,14 @@ static int opts_at(lua_State *L, int arg)
 
 /* ------------------------------------------------------------ naming */
 
+/* Layer and scope names end up in the generated C's strings and comments. */
+static void check_name_text(lua_State *L, const char *fn, const char *text)
+{
+    if (!*text || strpbrk(text, "\"\\\n") || strstr(text, "*/"))
+        dsl_fail(L, fn, NULL, "name '%s' is empty or holds a quote, backslash, newline or */",
+                 text);
+}
+
 /* The names given so far live in a registry table, name -> next suffix to
    try, so that naming stays O(1) in a network of thousands of layers. */
 #define NAMES_KEY "flatnet.names"
@@ -134,10 +142,7 @@ static void name_node(lua_State *L, int id, int opts, const char *dflt, const ch
                 dsl_fail(L, fn, NULL, "name must be a string");
             snprintf(given_buf, sizeof given_buf, "%s", lua_tostring(L, -1));
             given = given_buf;
-            if (!*given || strchr(given, '"') || strchr(given, '\\') || strchr(given, '\n') ||
-                strstr(given, "*/"))
-                dsl_fail(L, fn, NULL, "name '%s' is empty or holds a quote, backslash, "
-                     "newline or */", given);
+            check_name_text(L, fn, given);
         }
         lua_pop(L, 1);
     }
@@ -391,6 +396,7 @@ static int l_scope(lua_State *L)
     dsl_ctx *ctx = ctx_of(L);
     const char *name = luaL_checkstring(L, 1);
     luaL_checktype(L, 2, LUA_TFUNCTION);
+    check_name_text(L, "scope", name);
     char saved[GR_NAME_MAX];
     strcpy(saved, ctx->scope);
     if (snprintf(ctx->scope, sizeof ctx->scope, "%s%s.", saved, name) >= (int)sizeof ctx->scope)

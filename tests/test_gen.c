@@ -107,6 +107,8 @@ static const bad_case bad_cases[] = {
      {"kernel_too_large.lua:2: conv():", "kernel 7x7 is larger than the padded input 5x5", "(big)"}},
     {"pool output of zero", {"tests/gen_errors/pool_zero_output.lua"},
      {"pool_zero_output.lua:2: maxpool():", "larger than the padded input 2x2", "(pool)"}},
+    {"scope name with a quote", {"tests/gen_errors/scope_quote.lua"},
+     {"scope_quote.lua:2: scope():", "holds a quote, backslash, newline or */"}},
     {"kernel larger than gen takes", {"tests/gen_errors/kernel_too_big.lua"},
      {"kernel_too_big.lua:2: conv():", "kernel 13x13 is larger than gen's largest, 11x11", "(huge)"}},
     {"fractional channels", {"tests/gen_errors/channels_fraction.lua"},
@@ -335,6 +337,24 @@ static void test_deterministic(void **state)
     free_result(&c);
 }
 
+/* A network file whose name holds a quote and a backslash still gives C
+   that compiles: the name is made safe before it reaches the C. */
+static void test_odd_file_name(void **state)
+{
+    (void)state;
+    const char *path = OUT_DIR "/q\"uo\\te.lua";
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("local x = input{4, 4, 3, batch = 2}\n"
+          "return softmax_cross_entropy(fc(x, 2))\n", f);
+    fclose(f);
+    const char *args[] = {"-o", OUT_DIR "/odd.c", path, NULL};
+    run_result r = run_gen(args);
+    assert_int_equal(r.status, 0);
+    free_result(&r);
+    assert_int_equal(system("cc -march=native -fsyntax-only -Iruntime " OUT_DIR "/odd.c"), 0);
+}
+
 /* ResNet-152's blocks share kernels: far fewer definitions than layers. */
 static void test_kernels_shared(void **state)
 {
@@ -369,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_defines),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_kernels_shared),
+        cmocka_unit_test(test_odd_file_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
