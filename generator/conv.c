@@ -121,8 +121,8 @@ static int plane_pass(const conv_pass *cp)
    each tap the c loop sweeps, which pixels it reaches and where they read. */
 typedef struct {
     int p, q;
-    int n_taps;
-    int tap[MAX_TAPS];            /* the weights' tap: r * kw + s, or s in a row pass */
+    int n_taps;                   /* numbered as the weights' taps: r * kw + s, or s in a
+                                     row pass */
     int valid[MAX_P][MAX_TAPS];
     long rel[MAX_P][MAX_TAPS];    /* input offset in floats from x, channel 0 */
     long out_off[MAX_P];          /* output offset in floats from out, block 0 */
@@ -148,8 +148,6 @@ static void row_tile(const conv_pass *cp, int v, int col0, int p, micro_tile *t)
     t->p = p;
     t->n_taps = cp->kw;
     int base = cp->backward ? col0 / cp->stride : col0 * cp->stride;
-    for (int s = 0; s < cp->kw; s++)
-        t->tap[s] = s;
     for (int i = 0; i < p; i++) {
         t->out_off[i] = (long)i * v;
         for (int s = 0; s < cp->kw; s++) {
@@ -169,8 +167,6 @@ static void plane_tile(const conv_pass *cp, int v, int images, micro_tile *t)
     long out_image = (long)cp->out_blocks * cp->out_h * cp->out_w * v;
     t->p = images * plane;
     t->n_taps = cp->kh * cp->kw;
-    for (int k = 0; k < t->n_taps; k++)
-        t->tap[k] = k;
     for (int i = 0; i < t->p; i++) {
         int g = i / plane, row = i % plane / cp->out_w, col = i % cp->out_w;
         t->out_off[i] = g * out_image + (long)(row * cp->out_w + col) * v;
@@ -288,7 +284,8 @@ static void emit_micro_kernel(em_ctx *e, const conv_pass *cp, const micro_tile *
     sb_printf(k, "static inline __attribute__((always_inline)) void %s(\n", name);
     sb_printf(k, "    const float *restrict in, const float *restrict w, const float *restrict bias,\n");
     sb_printf(k, "    float *restrict out, float *restrict part, int row, int col0, int cb0)\n{\n");
-    sb_printf(k, "    (void)part;\n");
+    if (!sums)
+        sb_printf(k, "    (void)part;\n");
     if (!rows)
         sb_printf(k, "    (void)row;\n    (void)col0;\n");
     if (!bias)
@@ -368,7 +365,7 @@ static void emit_micro_kernel(em_ctx *e, const conv_pass *cp, const micro_tile *
             sb_printf(k, "               ");
             for (int j = 0; j < q; j++)
                 sb_printf(k, " w%d = *(const %s *)(wc + %ld);", j, vec,
-                          t->tap[s] * tap_floats + (long)c * v + j * cp->w_block);
+                          s * tap_floats + (long)c * v + j * cp->w_block);
             sb_printf(k, "\n");
             for (int i = 0; i < t->p; i++) {
                 if (!t->valid[i][s])

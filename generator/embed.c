@@ -4,10 +4,6 @@
 int main(int argc, char **argv)
 {
     printf("/* made by embed from templates/: do not edit */\n");
-    printf("const char *const tpl_file_names[] = {\n");
-    for (int i = 1; i < argc; i++)
-        printf("    \"%s\",\n", argv[i]);
-    printf("    0,\n};\n");
     printf("const char *const tpl_files[] = {\n");
     for (int i = 1; i < argc; i++) {
         FILE *f = fopen(argv[i], "rb");
@@ -16,11 +12,10 @@ int main(int argc, char **argv)
             return 1;
         }
         printf("    \"");
-        int ch, col = 0;
+        int ch;
         while ((ch = fgetc(f)) != EOF) {
             if (ch == '\n') {
                 printf("\\n\"\n    \"");
-                col = 0;
                 continue;
             }
             if (ch == '"' || ch == '\\' || ch == '?')
@@ -29,7 +24,6 @@ int main(int argc, char **argv)
                 printf("\\%03o", ch);
             else
                 putchar(ch);
-            col++;
         }
         printf("\",\n");
         fclose(f);

@@ -8,7 +8,6 @@
 
 /* build/templates.c, made from templates/ by the embed tool */
 extern const char *const tpl_files[];
-extern const char *const tpl_file_names[];
 
 void tpl_set(tpl_vars *v, const char *key, const char *fmt, ...)
 {
