@@ -80,7 +80,6 @@ static void set_window(em_ctx *e, const gr_node *nd, tpl_vars *v)
     const gr_node *in = input_of(e, nd);
     int vlen = e->target->vlen;
     tpl_set_int(v, "CB", plan_of(e, in)->c_pad / vlen);
-    tpl_set_int(v, "KB", plan_of(e, nd)->c_pad / vlen);
     tpl_set_int(v, "IH", in->out.h);
     tpl_set_int(v, "IW", in->out.w);
     tpl_set_int(v, "OH", nd->out.h);

@@ -9,22 +9,39 @@
 /* build/templates.c, made from templates/ by the embed tool */
 extern const char *const tpl_files[];
 
+/* A bug of gen, not of the user: no way on but out. */
+static void internal_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void internal_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "gen: internal error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(2);
+}
+
 void tpl_set(tpl_vars *v, const char *key, const char *fmt, ...)
 {
     int i = 0;
     while (i < v->n && strcmp(v->key[i], key))
         i++;
     if (i == v->n) {
-        if (v->n == TPL_MAX_VARS) {
-            fprintf(stderr, "gen: internal error: too many template variables\n");
-            exit(2);
-        }
+        if (v->n == TPL_MAX_VARS)
+            internal_error("more than %d template variables (at %s)", TPL_MAX_VARS, key);
+        if (strlen(key) >= sizeof v->key[0])
+            internal_error("template variable name %s is too long", key);
         snprintf(v->key[v->n++], sizeof v->key[0], "%s", key);
     }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(v->value[i], sizeof v->value[0], fmt, ap);
+    int len = vsnprintf(v->value[i], sizeof v->value[0], fmt, ap);
     va_end(ap);
+    if (len < 0 || (size_t)len >= sizeof v->value[0])
+        internal_error("the value of template variable %s is longer than %zu bytes", key,
+                       sizeof v->value[0] - 1);
 }
 
 void tpl_set_int(tpl_vars *v, const char *key, long value)
@@ -37,15 +54,38 @@ static const char *lookup(const tpl_vars *v, const char *key, size_t len, const 
     for (int i = 0; i < v->n; i++)
         if (strlen(v->key[i]) == len && !strncmp(v->key[i], key, len))
             return v->value[i];
-    fprintf(stderr, "gen: internal error: template %s uses unbound ${%.*s}\n", section,
-            (int)len, key);
-    exit(2);
+    internal_error("template %s uses %.*s, which has no value", section, (int)len, key);
 }
 
 static int truthy(const tpl_vars *v, const char *key, size_t len, const char *section)
 {
     const char *value = lookup(v, key, len, section);
     return *value && strcmp(value, "0");
+}
+
+/* Whether some template reads `key`, as ${key} or in an @if line. */
+static int is_read(const char *key)
+{
+    size_t len = strlen(key);
+    for (int f = 0; tpl_files[f]; f++) {
+        const char *text = tpl_files[f];
+        for (const char *p = strstr(text, key); p; p = strstr(p + 1, key)) {
+            if (p - text >= 2 && !strncmp(p - 2, "${", 2) && p[len] == '}')
+                return 1;
+            if (p - text >= 4 && !strncmp(p - 4, "@if ", 4) && strchr(" \n", p[len]))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* A variable no template reads is a misspelt or forgotten one. */
+static void check_all_read(const tpl_vars *v, const char *section)
+{
+    for (int i = 0; i < v->n; i++)
+        if (!is_read(v->key[i]))
+            internal_error("template %s is given %s, which no template uses", section,
+                           v->key[i]);
 }
 
 /* Finds the text of section `name`: from after its marker line to the next marker. */
@@ -62,8 +102,7 @@ static const char *find_section(const char *name, const char **end)
             return eol + 1;
         }
     }
-    fprintf(stderr, "gen: internal error: no template section '%s'\n", name);
-    exit(2);
+    internal_error("no template section '%s'", name);
 }
 
 static void render_line(strbuf *out, const char *line, const char *eol, const tpl_vars *v,
@@ -76,7 +115,9 @@ static void render_line(strbuf *out, const char *line, const char *eol, const tp
             sb_append(out, p, (size_t)(eol - p));
             return;
         }
-        const char *close = strchr(open, '}');
+        const char *close = memchr(open, '}', (size_t)(eol - open));
+        if (!close)
+            internal_error("template %s has a ${ without its }", section);
         sb_append(out, p, (size_t)(open - p));
         const char *value = lookup(v, open + 2, (size_t)(close - open - 2), section);
         sb_append(out, value, strlen(value));
@@ -87,6 +128,7 @@ static void render_line(strbuf *out, const char *line, const char *eol, const tp
 void tpl_render(strbuf *out, const char *name, const tpl_vars *v)
 {
     const char *end, *p = find_section(name, &end);
+    check_all_read(v, name);
     int keep[32] = {1}, depth = 0; /* keep[d]: lines at nesting depth d are emitted */
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
