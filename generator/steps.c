@@ -18,6 +18,7 @@ typedef struct {
     const long *off;      /* arena offsets of the values on this timeline */
     int pass;             /* enum fn_pass */
     const char *what;     /* the running step's description, from its comment */
+    int reads_state;      /* a step passed S: the function must declare it */
 } writer;
 
 static const gr_node *node(const writer *w, int i)
@@ -44,6 +45,13 @@ static const char *ten(const writer *w, char region, int i, int k, char *buf)
 {
     snprintf(buf, 32, "%c + %ld", region, pnode(w, i)->tensor_off[k]);
     return buf;
+}
+
+/* "S + 123" for BN running statistic k (2 mean, 3 variance) of node i. */
+static const char *state_ten(writer *w, int i, int k, char *buf)
+{
+    w->reads_state = 1;
+    return ten(w, 'S', i, k, buf);
 }
 
 static void shape_text(gr_shape s, char *buf, size_t size)
@@ -108,7 +116,7 @@ static void group_text(const writer *w, const lw_group *grp, const char *pass, c
 
 /* ------------------------------------------------------------ forward */
 
-static void bn_apply_call(const writer *w, const lw_step *st, const char *fn)
+static void bn_apply_call(writer *w, const lw_step *st, const char *fn)
 {
     const lw_group *grp = &st->group;
     char a[32], b[32], c[32], d[32], f[32];
@@ -121,7 +129,7 @@ static void bn_apply_call(const writer *w, const lw_step *st, const char *fn)
         sb_printf(o, "%s, %s + %d,\n", val(w, st->in[1], d), val(w, st->in[1], f),
                   pnode(w, grp->bn)->c_pad);
     else
-        sb_printf(o, "%s, %s,\n", ten(w, 'S', grp->bn, 2, d), ten(w, 'S', grp->bn, 3, f));
+        sb_printf(o, "%s, %s,\n", state_ten(w, grp->bn, 2, d), state_ten(w, grp->bn, 3, f));
     if (grp->shortcut >= 0)
         sb_printf(o, "        %s,\n", val(w, st->in[2], a));
     if (grp->bn2 >= 0) {
@@ -131,8 +139,8 @@ static void bn_apply_call(const writer *w, const lw_step *st, const char *fn)
             sb_printf(o, "%s, %s + %d, %g,\n", val(w, st->in[3], d), val(w, st->in[3], f),
                       pnode(w, grp->bn2)->c_pad, node(w, grp->bn2)->eps);
         else
-            sb_printf(o, "%s, %s, %g,\n", ten(w, 'S', grp->bn2, 2, d),
-                      ten(w, 'S', grp->bn2, 3, f), node(w, grp->bn2)->eps);
+            sb_printf(o, "%s, %s, %g,\n", state_ten(w, grp->bn2, 2, d),
+                      state_ten(w, grp->bn2, 3, f), node(w, grp->bn2)->eps);
     }
     sb_printf(o, "        %s, %g);\n", val(w, st->out[0], a), bn->eps);
 }
@@ -160,8 +168,8 @@ static void forward_step(writer *w, const lw_step *st)
         comment(w, st, "batch statistics");
         kn_bn_stats(e, nd, e->p->prog.values[st->in[0]].kind == LV_PARTIAL, fn);
         sb_printf(o, "    %s(%s, %s, %s, %s, %g, %g);\n", fn, val(w, st->in[0], a),
-                  val(w, st->out[0], b), ten(w, 'S', st->node, 2, c), ten(w, 'S', st->node, 3, d),
-                  nd->eps, nd->momentum);
+                  val(w, st->out[0], b), state_ten(w, st->node, 2, c),
+                  state_ten(w, st->node, 3, d), nd->eps, nd->momentum);
         break;
     case LW_BN_APPLY:
         group_text(w, &st->group, "forward", what, sizeof what);
@@ -211,14 +219,14 @@ static void write_forward(em_ctx *e, strbuf *out, const lw_list *list, const lon
                           int train)
 {
     strbuf body = {0};
-    writer w = {e, &body, off, train ? FN_PASS_FORWARD : FN_PASS_EVAL, ""};
+    writer w = {e, &body, off, train ? FN_PASS_FORWARD : FN_PASS_EVAL, "", 0};
     for (int i = 0; i < list->n; i++)
         forward_step(&w, &list->steps[i]);
     sb_printf(out, "/* Forward, %s. */\n", train ? "training: batch statistics, keeps what backward "
               "reads" : "evaluation: running statistics");
     sb_printf(out, "static float forward_%s(fn_buffers *b)\n{\n", train ? "train" : "eval");
     sb_printf(out, "    float *const A = b->arena;\n    const float *const P = b->params;\n");
-    if (strstr(body.data, "S + "))
+    if (w.reads_state)
         sb_printf(out, "    %sfloat *const S = b->state;\n", train ? "" : "const ");
     sb_printf(out, "    float loss;\n\n");
     sb_printf(out, "    if (b->profile)\n        fn_profile_mark(b, -1);\n");
@@ -324,7 +332,7 @@ static void backward_step(writer *w, const lw_step *st)
 static void write_backward(em_ctx *e, strbuf *out)
 {
     strbuf body = {0};
-    writer w = {e, &body, e->p->train_off, FN_PASS_BACKWARD, ""};
+    writer w = {e, &body, e->p->train_off, FN_PASS_BACKWARD, "", 0};
     const lw_list *list = &e->p->prog.backward;
     for (int i = 0; i < list->n; i++)
         backward_step(&w, &list->steps[i]);
