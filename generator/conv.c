@@ -274,11 +274,14 @@ static void emit_micro_kernel(em_ctx *e, const conv_pass *cp, const micro_tile *
 {
     regs rg = regs_of(e);
     strbuf *k = &e->kernels;
+    char at[EM_PLUS];
     int v = rg.vlen, q = t->q, rows = !plane_pass(cp);
     const char *vec = rg.vec;
     long out_block = (long)cp->out_h * cp->out_w * v;
     sb_printf(k, "/* %s x %d vectors of %d channels", about, q, v);
-    if (chunk < cp->in_blocks)
+    if (chunk == 1 && cp->in_blocks > 1)
+        sb_printf(k, ",\n   input block cb0");
+    else if (chunk < cp->in_blocks)
         sb_printf(k, ",\n   input blocks cb0 .. cb0 + %d", chunk - 1);
     sb_printf(k, " */\n");
     sb_printf(k, "static inline __attribute__((always_inline)) void %s(\n", name);
@@ -301,7 +304,8 @@ static void emit_micro_kernel(em_ctx *e, const conv_pass *cp, const micro_tile *
     if (both)
         sb_printf(k, "    if (cb0 == 0) {\n");
     for (int j = 0; j < q && bias && fresh; j++)
-        sb_printf(k, "        const %s bias%d = *(const %s *)(bias + %d);\n", vec, j, vec, j * v);
+        sb_printf(k, "        const %s bias%d = *(const %s *)(bias%s);\n", vec, j, vec,
+                  em_plus(at, j * v));
     for (int i = 0; i < t->p && fresh; i++) {
         sb_printf(k, "       ");
         for (int j = 0; j < q; j++)
@@ -316,8 +320,8 @@ static void emit_micro_kernel(em_ctx *e, const conv_pass *cp, const micro_tile *
     for (int i = 0; i < t->p && (from_out || both); i++) {
         sb_printf(k, "       ");
         for (int j = 0; j < q; j++)
-            sb_printf(k, " a%d_%d = *(const %s *)(out + %ld);", i, j, vec,
-                      t->out_off[i] + j * out_block);
+            sb_printf(k, " a%d_%d = *(const %s *)(out%s);", i, j, vec,
+                      em_plus(at, t->out_off[i] + j * out_block));
         sb_printf(k, "\n");
     }
     if (both)
@@ -330,8 +334,8 @@ static void emit_micro_kernel(em_ctx *e, const conv_pass *cp, const micro_tile *
             sb_printf(k, "            int src_row = row * %d - %d + r;\n", cp->stride, cp->pad_t);
             sb_printf(k, "            if (src_row < 0 || src_row >= %d)\n", cp->in_h);
         } else {
-            sb_printf(k, "            int t = row + %d - r, src_row = t / %d;\n", cp->pad_t,
-                      cp->stride);
+            sb_printf(k, "            int t = row%s - r, src_row = t / %d;\n",
+                      em_plus(at, cp->pad_t), cp->stride);
             sb_printf(k, "            if (t < 0 || t %% %d != 0 || src_row >= %d)\n", cp->stride,
                       cp->in_h);
         }
@@ -364,8 +368,8 @@ static void emit_micro_kernel(em_ctx *e, const conv_pass *cp, const micro_tile *
                 continue;
             sb_printf(k, "               ");
             for (int j = 0; j < q; j++)
-                sb_printf(k, " w%d = *(const %s *)(wc + %ld);", j, vec,
-                          s * tap_floats + (long)c * v + j * cp->w_block);
+                sb_printf(k, " w%d = *(const %s *)(wc%s);", j, vec,
+                          em_plus(at, s * tap_floats + (long)c * v + j * cp->w_block));
             sb_printf(k, "\n");
             for (int i = 0; i < t->p; i++) {
                 if (!t->valid[i][s])
@@ -379,20 +383,21 @@ static void emit_micro_kernel(em_ctx *e, const conv_pass *cp, const micro_tile *
     sb_printf(k, "            }\n        }\n    }\n");
     for (int i = 0; i < t->p; i++)
         for (int j = 0; j < q; j++)
-            sb_printf(k, "    *(%s *)(out + %ld) = a%d_%d;\n", vec, t->out_off[i] + j * out_block, i,
-                      j);
+            sb_printf(k, "    *(%s *)(out%s) = a%d_%d;\n", vec,
+                      em_plus(at, t->out_off[i] + j * out_block), i, j);
     if (sums) {
         long c_pad = (long)cp->out_blocks * v;
         sb_printf(k, "    if (part && cb0 + %d == %d) {\n", chunk, cp->in_blocks);
         for (int g = 0; g <= t->group[t->p - 1]; g++)
             for (int j = 0; j < q; j++) {
                 const char *sep = " ";
-                sb_printf(k, "        *(%s *)(part + %ld) +=", vec, 2 * c_pad * g + j * v);
+                sb_printf(k, "        *(%s *)(part%s) +=", vec, em_plus(at, 2 * c_pad * g + j * v));
                 for (int i = 0; i < t->p; i++, sep = " + ")
                     if (t->group[i] == g)
                         sb_printf(k, "%sa%d_%d", sep, i, j);
                 sep = " ";
-                sb_printf(k, ";\n        *(%s *)(part + %ld) +=", vec, 2 * c_pad * g + c_pad + j * v);
+                sb_printf(k, ";\n        *(%s *)(part%s) +=", vec,
+                          em_plus(at, 2 * c_pad * g + c_pad + j * v));
                 for (int i = 0; i < t->p; i++)
                     if (t->group[i] == g) {
                         sb_printf(k, "%sa%d_%d * a%d_%d", sep, i, j, i, j);
@@ -444,7 +449,7 @@ static void emit_row_pass(em_ctx *e, const conv_pass *cp, int bias, int accumula
     micro_tile *distinct = NULL, *t = xmalloc(sizeof *t);
     int *kernel = xcalloc((size_t)n_tiles, sizeof *kernel); /* micro-kernel of each tile */
     int n_kernels = 0, cap_kernels = 0;
-    char kname[KN_NAME + 16], about[64];
+    char kname[KN_NAME + 16], about[64], at[EM_PLUS];
     for (int i = 0; i < n_tiles; i++) {
         int pix = i == n_tiles - 1 ? cp->out_w - i * p : p;
         row_tile(cp, v, i * p, pix, t);
@@ -500,8 +505,8 @@ static void emit_row_pass(em_ctx *e, const conv_pass *cp, int bias, int accumula
             j++;
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
         if (j == i)
-            sb_printf(k, "%s%s(x, wt, %s, y + %d, %s, row, %d, %s);\n", indent, kname, bias_arg,
-                      i * p * v, sums_arg, i * p, cb0);
+            sb_printf(k, "%s%s(x, wt, %s, y%s, %s, row, %d, %s);\n", indent, kname, bias_arg,
+                      em_plus(at, (long)i * p * v), sums_arg, i * p, cb0);
         else
             sb_printf(k, "%sfor (int col = %d; col <= %d; col += %d)\n"
                       "%s    %s(x, wt, %s, y + col * %d, %s, row, col, %s);\n",
@@ -692,21 +697,29 @@ static void choose_weight_tile(const conv_shape *s, const regs *rg, int c_count,
     }
 }
 
-/* The body of one output column ow: every valid kernel column s. */
+/* The body of one output column: the loop's ow (col -1) or column col, whose
+   offsets are then literals and whose kernel columns in padding are left out. */
 static void emit_weight_step(strbuf *k, const conv_shape *s, const char *vec, int v, int qw,
-                             int cc, long dq, const char *ow, int ow_const)
+                             int cc, long dq, int col)
 {
+    char at[EM_PLUS], at2[EM_PLUS];
     for (int j = 0; j < qw; j++)
-        sb_printf(k, "        d%d = *(const %s *)(dy + %ld + %s * %d);\n", j, vec, j * dq, ow, v);
+        if (col >= 0)
+            sb_printf(k, "        d%d = *(const %s *)(dy%s);\n", j, vec,
+                      em_plus(at, j * dq + (long)col * v));
+        else
+            sb_printf(k, "        d%d = *(const %s *)(dy%s + ow * %d);\n", j, vec,
+                      em_plus(at, j * dq), v);
     for (int sc = 0; sc < s->kw; sc++) {
-        if (ow_const >= 0) {
-            int src = ow_const * s->stride - s->pad_l + sc;
-            if (src < 0 || src >= s->in_w)
-                continue;
-        }
+        int src = col * s->stride - s->pad_l + sc;
+        if (col >= 0 && (src < 0 || src >= s->in_w))
+            continue;
         for (int c = 0; c < cc; c++) {
-            sb_printf(k, "        b = splat(x[(%s * %d + %d) * %d + %d]);", ow, s->stride,
-                      sc - s->pad_l, v, c);
+            if (col >= 0)
+                sb_printf(k, "        b = splat(x[%ld]);", (long)src * v + c);
+            else
+                sb_printf(k, "        b = splat(x[(ow * %d%s) * %d%s]);", s->stride,
+                          em_plus(at, sc - s->pad_l), v, em_plus(at2, c));
             for (int j = 0; j < qw; j++)
                 sb_printf(k, " g%d_%d_%d += d%d * b;", j, sc, c, j);
             sb_printf(k, "\n");
@@ -761,6 +774,7 @@ static void emit_weight_rows(em_ctx *e, const gr_node *nd, const conv_shape *sp,
     long dq = (long)s.out_h * s.out_w * v;                 /* dY block stride */
     long gq = (long)s.in_blocks * s.kh * s.kw * v * v;     /* dW output block stride */
     strbuf *k = &e->kernels;
+    char at[EM_PLUS];
 
     int lo = 0, hi = s.out_w; /* columns whose every kernel column is inside */
     while (lo < s.out_w && lo * s.stride - s.pad_l < 0)
@@ -773,37 +787,35 @@ static void emit_weight_rows(em_ctx *e, const gr_node *nd, const conv_shape *sp,
     for (int j = 0; j < qw; j++)
         for (int sc = 0; sc < s.kw; sc++)
             for (int c = 0; c < cc; c++)
-                sb_printf(k, "    %s g%d_%d_%d = *(const %s *)(g + %ld);\n", rg.vec, j, sc, c,
-                          rg.vec, j * gq + (long)(sc * v + c) * v);
+                sb_printf(k, "    %s g%d_%d_%d = *(const %s *)(g%s);\n", rg.vec, j, sc, c,
+                          rg.vec, em_plus(at, j * gq + (long)(sc * v + c) * v));
     sb_printf(k, "    %s", rg.vec);
     for (int j = 0; j < qw; j++)
         sb_printf(k, " d%d,", j);
     sb_printf(k, " b;\n");
-    char ow[16];
     for (int col = 0; col < s.out_w; col++) {
         if (col == lo && hi > lo) {
             sb_printf(k, "    for (int ow = %d; ow < %d; ow++) {\n", lo, hi);
-            emit_weight_step(k, &s, rg.vec, v, qw, cc, dq, "ow", -1);
+            emit_weight_step(k, &s, rg.vec, v, qw, cc, dq, -1);
             sb_printf(k, "    }\n");
             col = hi - 1;
             continue;
         }
-        snprintf(ow, sizeof ow, "%d", col);
         sb_printf(k, "    {\n");
-        emit_weight_step(k, &s, rg.vec, v, qw, cc, dq, ow, col);
+        emit_weight_step(k, &s, rg.vec, v, qw, cc, dq, col);
         sb_printf(k, "    }\n");
     }
     for (int j = 0; j < qw; j++)
         for (int sc = 0; sc < s.kw; sc++)
             for (int c = 0; c < cc; c++)
-                sb_printf(k, "    *(%s *)(g + %ld) = g%d_%d_%d;\n", rg.vec,
-                          j * gq + (long)(sc * v + c) * v, j, sc, c);
+                sb_printf(k, "    *(%s *)(g%s) = g%d_%d_%d;\n", rg.vec,
+                          em_plus(at, j * gq + (long)(sc * v + c) * v), j, sc, c);
     sb_printf(k, "}\n\n");
 
     long rs = (long)s.kh * s.kw * v * v;
     emit_weight_layer_open(k, &s, v, qw, name, title);
     for (int j = 0; j < qw; j++)
-        sb_printf(k, "            memset(g + %ld, 0, %ld * sizeof(float));\n", j * gq, rs);
+        sb_printf(k, "            memset(g%s, 0, %ld * sizeof(float));\n", em_plus(at, j * gq), rs);
     sb_printf(k, "            for (int n = 0; n < %d; n++)\n", s.n);
     sb_printf(k, "                for (int oh = 0; oh < %d; oh++) {\n", s.out_h);
     sb_printf(k, "                    const float *dy = dout + (((long)n * %d + kb) * %d + oh) * %d;\n",
@@ -837,6 +849,7 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const conv_shape *sp
                     s.kh, s.kw, s.stride, s.pad_t, s.pad_l, c_count, 0};
     long dq = (long)s.out_h * s.out_w * v, dy_image = s.out_blocks * dq;
     long x_image = (long)s.in_blocks * s.in_h * s.in_w * v;
+    char at[EM_PLUS];
     long gq = (long)s.in_blocks * s.kh * s.kw * v * v;
     strbuf *k = &e->kernels;
     int used[MAX_TAPS] = {0};
@@ -867,7 +880,8 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const conv_shape *sp
             if (sr < 0 || sc < 0)
                 continue;
             for (int j = 0; j < qw; j++)
-                sb_printf(k, "        d%d = *(const %s *)(dy + %ld);\n", j, rg.vec, j * dq + (long)p * v);
+                sb_printf(k, "        d%d = *(const %s *)(dy%s);\n", j, rg.vec,
+                          em_plus(at, j * dq + (long)p * v));
             for (int c = 0; c < cc; c++) {
                 sb_printf(k, "        b = splat(x[%ld]);", (long)(sr * s.in_w + sc) * v + c);
                 for (int j = 0; j < qw; j++)
@@ -878,8 +892,8 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const conv_shape *sp
         sb_printf(k, "    }\n");
         for (int j = 0; j < qw; j++)
             for (int c = 0; c < cc; c++)
-                sb_printf(k, "    *(%s *)(g + %ld) = g%d_%d;\n", rg.vec,
-                          j * gq + (long)(tap * v + c) * v, j, c);
+                sb_printf(k, "    *(%s *)(g%s) = g%d_%d;\n", rg.vec,
+                          em_plus(at, j * gq + (long)(tap * v + c) * v), j, c);
         sb_printf(k, "}\n\n");
     }
 

@@ -167,6 +167,17 @@ static void write_header(em_ctx *e, strbuf *out, const char *summary)
     sb_printf(out, "\n");
 }
 
+const char *em_plus(char *buf, long offset)
+{
+    if (offset == 0)
+        buf[0] = 0;
+    else if (offset > 0)
+        snprintf(buf, EM_PLUS, " + %ld", offset);
+    else
+        snprintf(buf, EM_PLUS, " - %ld", -offset);
+    return buf;
+}
+
 void em_program(const gr_graph *g, const pl_plan *p, const em_target *target, strbuf *out)
 {
     em_ctx e = {.g = g, .p = p, .target = target};

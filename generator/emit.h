@@ -61,6 +61,10 @@ void em_summary(const gr_graph *g, const pl_plan *p, const char *target, strbuf 
 void em_functions(em_ctx *e, strbuf *out);
 
 /* emit.c */
+/* An offset as generated code adds it to a base: "" for 0, " + 12", " - 3",
+   so `base%s` reads "out" rather than "out + 0".  buf: EM_PLUS bytes. */
+#define EM_PLUS 24
+const char *em_plus(char *buf, long offset);
 void em_program(const gr_graph *g, const pl_plan *p, const em_target *target, strbuf *out);
 
 #endif

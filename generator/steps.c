@@ -31,19 +31,21 @@ static const pl_node *pnode(const writer *w, int i)
     return &w->e->p->nodes[i];
 }
 
-/* "A + 1204224" for value v, "NULL" for none. */
+/* "A + 1204224" (or "A" at 0) for value v, "NULL" for none. */
 static const char *val(const writer *w, int v, char *buf)
 {
+    char at[EM_PLUS];
     if (v < 0)
         return "NULL";
-    snprintf(buf, 32, "A + %ld", w->off[v]);
+    snprintf(buf, 32, "A%s", em_plus(at, w->off[v]));
     return buf;
 }
 
 /* "P + 123" (region 'P', 'G' or 'S') for tensor k of node i. */
 static const char *ten(const writer *w, char region, int i, int k, char *buf)
 {
-    snprintf(buf, 32, "%c + %ld", region, pnode(w, i)->tensor_off[k]);
+    char at[EM_PLUS];
+    snprintf(buf, 32, "%c%s", region, em_plus(at, pnode(w, i)->tensor_off[k]));
     return buf;
 }
 
@@ -57,6 +59,19 @@ static const char *state_ten(writer *w, int i, int k, char *buf)
 static void shape_text(gr_shape s, char *buf, size_t size)
 {
     snprintf(buf, size, "%dx%dx%dx%d", s.n, s.c, s.h, s.w);
+}
+
+/* "9.22 KMAC", "116 MMAC": three significant digits in the unit that fits, so
+   a small layer shows a number rather than 0.0 MMAC. */
+static void macs_text(double macs, char *buf, size_t size)
+{
+    static const char *const unit[] = {"MAC", "KMAC", "MMAC", "GMAC"};
+    int u = 0;
+    while (macs >= 999.5 && u < 3) { /* 999.5 would print as 1e+03 */
+        macs /= 1000;
+        u++;
+    }
+    snprintf(buf, size, "%.3g %s", macs, unit[u]);
 }
 
 /* The comment above a call: layer, what runs, shapes, MACs, where it was written. */
@@ -73,8 +88,11 @@ static void comment(writer *w, const lw_step *st, const char *what)
     shape_text(nd->out, out, sizeof out);
     sb_printf(w->body, "    /* %s  %s  %s%s", nd->name, what, in, out);
     double macs = gr_node_macs(w->e->g, nd);
-    if (macs)
-        sb_printf(w->body, "  %.1f MMAC/image", macs / 1e6);
+    if (macs) {
+        char text[32];
+        macs_text(macs, text, sizeof text);
+        sb_printf(w->body, "  %s/image", text);
+    }
     sb_printf(w->body, "  (%s) */\n", nd->where);
 }
 

@@ -330,8 +330,10 @@ static void test_deterministic(void **state)
     assert_int_equal(len, a.out_len);
     assert_memory_equal(written, a.out, len);
     free(written);
-    /* readable: calls carry the layer name, shapes and MACs */
-    assert_contains(a.out, "/* layer3.2.conv2  conv  8x256x14x14 -> 8x256x14x14  115.6 MMAC/image");
+    /* readable: calls carry the layer name, shapes and MACs, a small layer's
+       too (it once read 0.0 MMAC) */
+    assert_contains(a.out, "/* layer3.2.conv2  conv  8x256x14x14 -> 8x256x14x14  116 MMAC/image");
+    assert_contains(a.out, "/* fc  fc  8x2048x1x1 -> 8x3x1x1  6.14 KMAC/image");
     free_result(&a);
     free_result(&b);
     free_result(&c);
