@@ -102,22 +102,30 @@ static int tensor_tostring(lua_State *L)
 
 /* Refuses a node whose output (one image) or any of whose tensors holds more
    than DSL_MAX_ELEMENTS values. */
+static double padded_channels(int c)
+{
+    return (double)((c + 15) / 16 * 16);
+}
+
 static void check_sizes(lua_State *L, int id)
 {
     const gr_graph *g = ctx_of(L)->g;
     const gr_node *nd = &g->nodes[id];
-    double per_image = (double)nd->out.c * nd->out.h * nd->out.w;
+    /* counted as the generated code stores them, channels padded to the
+       widest vector (16): its int index arithmetic must not wrap */
+    double per_image = (double)padded_channels(nd->out.c) * nd->out.h * nd->out.w;
     char shape[64];
     dsl_shape_str(nd->out, shape, sizeof shape);
     if (nd->out.h > DSL_MAX_COUNT || nd->out.w > DSL_MAX_COUNT)
         dsl_fail(L, gr_op_name(nd->op), nd->name, "the output %s is larger than %d pixels a side, "
              "gen's limit", shape, DSL_MAX_COUNT);
     if (per_image > DSL_MAX_ELEMENTS)
-        dsl_fail(L, gr_op_name(nd->op), nd->name, "the output %s holds %.3g values an image, more "
-             "than gen's limit of %.0f", shape, per_image, DSL_MAX_ELEMENTS);
+        dsl_fail(L, gr_op_name(nd->op), nd->name, "the output %s holds %.3g values an image (its "
+             "channels padded to 16), more than gen's limit of %.0f", shape, per_image, DSL_MAX_ELEMENTS);
     double weights = 0;
     if (nd->op == OP_CONV)
-        weights = (double)nd->out.c * g->nodes[nd->in[0]].out.c * nd->kh * nd->kw;
+        weights = (double)padded_channels(nd->out.c) * padded_channels(g->nodes[nd->in[0]].out.c) *
+                  nd->kh * nd->kw;
     else if (nd->op == OP_FC)
         weights = (double)nd->out.c * gr_shape_count(g->nodes[nd->in[0]].out) /
                   g->nodes[nd->in[0]].out.n;
