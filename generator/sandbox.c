@@ -115,7 +115,8 @@ static int l_require(lua_State *L)
     if (ctx->opt->builtin_dir)
         dirs[n_dirs++] = ctx->opt->builtin_dir;
     for (int i = 0; i < n_dirs; i++) {
-        snprintf(path, sizeof path, "%s/%s", dirs[i], rel);
+        if (snprintf(path, sizeof path, "%s/%s", dirs[i], rel) >= (int)sizeof path)
+            continue; /* no file has a name that long */
         FILE *f = fopen(path, "rb");
         if (!f)
             continue;
