@@ -92,7 +92,8 @@ static fn_command test_command(test_flags *v, fn_arg *args)
     return (fn_command){.command = "test", .synopsis = "test", .args = args, .n_args = 6};
 }
 
-static int parse_words(fn_command *cmd, const char *words)
+/* String values point into *copy, which the caller frees when done with them. */
+static int parse_words(fn_command *cmd, const char *words, char **copy_out)
 {
     char *copy = strdup(words), *argv[32], *save = NULL;
     int argc = 0;
@@ -101,7 +102,7 @@ static int parse_words(fn_command *cmd, const char *words)
     capture_begin();
     int rc = fn_args_parse(cmd, argc, argv, NULL, 0, NULL);
     capture_end();
-    /* string values point into copy: keep it */
+    *copy_out = copy;
     return rc;
 }
 
@@ -111,8 +112,9 @@ static void args_parse_values(void **state)
     test_flags v = {0};
     fn_arg args[6];
     fn_command cmd = test_command(&v, args);
+    char *words;
     assert_int_equal(parse_words(&cmd, "--epochs 7 --lr=0.25 --data d --opt adadelta --flag "
-                                       "--mean 0.5,0.25,1e-1"),
+                                       "--mean 0.5,0.25,1e-1", &words),
                      0);
     assert_int_equal(v.epochs, 7);
     assert_true(v.lr == 0.25);
@@ -137,6 +139,7 @@ static void args_parse_values(void **state)
         }
         assert_memory_equal(&copy, &v, sizeof v);
     }
+    free(words);
 }
 
 static void args_reject_bad_values(void **state)
