@@ -21,7 +21,7 @@ $(RT_TEST)/net3.c: $(B)/gen networks/resnet18.lua networks/resnet.lua | $(RT_TES
 $(RT_TEST)/net5.c: $(B)/gen networks/resnet18.lua networks/resnet.lua | $(RT_TEST)
 	$(B)/gen $(RT_NET_FLAGS) -D classes=5 -o $@ networks/resnet18.lua
 $(RT_TEST)/torchnet.c: $(B)/gen networks/resnet18.lua networks/resnet.lua | $(RT_TEST)
-	$(B)/gen -D batch=4 -D input=32x32x3 -D classes=3 -o $@ networks/resnet18.lua
+	$(B)/gen -D batch=4 -D input=64x64x3 -D classes=3 -o $@ networks/resnet18.lua
 
 $(RT_TEST)/net3.o: $(RT_TEST)/net3.c runtime/flatnet.h
 	$(CC) $(RT_NET_CFLAGS) $(WARN) -Iruntime -DFN_NO_MAIN -c -o $@ $<
