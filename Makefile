@@ -55,8 +55,9 @@ $(B)/libflatnet.a: $(RT_OBJ)
 $(B)/shapes: tools/shapes.c runtime/rng.c runtime/rng.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 $(STB_CFLAGS) -Iruntime -o $@ tools/shapes.c runtime/rng.c -lstb -lm
 
-# The README's main job: make a dataset, split it, generate and compile a
-# ResNet-18, train it briefly and evaluate it.  Settings: tools/demo.sh.
+# The README's main job: import Fashion-MNIST, generate and compile a ResNet,
+# train it with validation and evaluate it on the test set.  Settings:
+# tools/demo.sh.
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh
