@@ -19,6 +19,9 @@ image) opts="$opts -max_len=65536 -malloc_limit_mb=64" ;;
 gen) opts="$opts -max_len=8192 -dict=fuzz/gen.dict" ;;
 *) opts="$opts -max_len=16384" ;;
 esac
+# FUZZ_FLAGS adds libFuzzer flags, e.g. "-fork=1 -ignore_crashes=1" to go on
+# after a finding and collect them all
+opts="$opts ${FUZZ_FLAGS:-}"
 mkdir -p "$B/logs"
 log=$B/logs/$T.log
 

@@ -33,9 +33,9 @@ static int find_default(const idx_file *file, const char *from, char found[PATH_
 }
 
 static const char epilog[] =
-    "Without file flags, the four files are looked up in --from DIR under their\n"
-    "usual names (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-\n"
-    "idx3-ubyte, t10k-labels-idx1-ubyte; gzipped or not), by default where Debian's\n"
+    "A file flag not given is looked up in --from DIR by its usual name, gzipped\n"
+    "(.gz) or not: train-images-idx3-ubyte, train-labels-idx1-ubyte,\n"
+    "t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte; by default where Debian's\n"
     "dataset-fashion-mnist puts them.  MNIST itself: --from DIR --classes digits.\n"
     "\n"
     "Classes are named in label order; the folder names replace '/' and spaces with\n"
@@ -51,7 +51,7 @@ int fn_cli_import(const fn_network *net, int argc, char **argv)
     } v = {.from = DEFAULT_FROM, .classes = "fashion-mnist", .valid_fraction = 0.1, .seed = 1};
     fn_arg args[] = {
         {FN_FLAG("--from", FN_ARG_STRING, &v.from, "DIR",
-                 "where files not given are found (default " DEFAULT_FROM ")")},
+                 "where files not given are found\n(default " DEFAULT_FROM ")")},
         {FN_FLAG("--train-images", FN_ARG_STRING, &v.train_images, "FILE",
                  "training images (IDX, n x rows x columns bytes)")},
         {FN_FLAG("--train-labels", FN_ARG_STRING, &v.train_labels, "FILE",
