@@ -170,6 +170,16 @@ int fn_image_decode(const char *path, const fn_data_config *cfg, uint8_t *out, c
     }
     int w, h, comp;
     const char *format = format_name(file, size);
+    /* stb_image 2.27 reads a 16-bit PGM or PPM's samples in the wrong byte
+       order, and converting their channels runs past its buffers (fuzz_image
+       found it; 2.28 fixes both): refused. */
+    if ((!strcmp(format, "PGM") || !strcmp(format, "PPM")) &&
+        stbi_is_16_bit_from_memory(file, (int)size)) {
+        snprintf(err, err_size, "a 16-bit %s, which this stb_image (2.27) cannot decode; "
+                 "convert it to 8 bits", format);
+        free(file);
+        return -1;
+    }
     uint8_t *pixels = stbi_load_from_memory(file, (int)size, &w, &h, &comp, cfg->c);
     if (!pixels) {
         const char *reason = stbi_failure_reason();

@@ -145,6 +145,34 @@ static void test_channel_conversion(void **state)
     }
 }
 
+/* 16-bit PGM and PPM files are refused, whatever channels are asked for:
+   stb_image 2.27 reads their samples in the wrong byte order and converts
+   their channels past its buffers (fuzz_image found it). */
+static void test_16bit_pnm_refused(void **state)
+{
+    (void)state;
+    char dir[256], path[512], err[512];
+    fresh_dir(dir, sizeof dir, "pnm16");
+    enum { W = 4, H = 3 };
+    float out[H * W * 4];
+    for (int c = 1; c <= 3; c += 2) {
+        snprintf(path, sizeof path, "%s/c%d.p%cm", dir, c, c == 1 ? 'g' : 'p');
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        fprintf(f, "P%d\n%d %d\n65535\n", c == 1 ? 5 : 6, W, H);
+        for (int i = 0; i < W * H * c * 2; i++)
+            fputc(i * 37, f);
+        fclose(f);
+        for (int want_c = 1; want_c <= 4; want_c++) {
+            fn_data_config cfg;
+            fn_data_defaults(&cfg, H, W, want_c);
+            assert_int_equal(fn_image_load(path, &cfg, out, err, sizeof err), -1);
+            assert_non_null(strstr(err, path));
+            assert_non_null(strstr(err, c == 1 ? "a 16-bit PGM" : "a 16-bit PPM"));
+        }
+    }
+}
+
 /* ---- resizing and normalisation ---- */
 
 static void test_resize_flat_stays_flat(void **state)
@@ -546,6 +574,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_format_decodes),
         cmocka_unit_test(test_channel_conversion),
+        cmocka_unit_test(test_16bit_pnm_refused),
         cmocka_unit_test(test_resize_flat_stays_flat),
         cmocka_unit_test(test_resize_keeps_geometry),
         cmocka_unit_test(test_mean_std),
