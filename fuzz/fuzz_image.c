@@ -18,7 +18,7 @@
 #include "data_internal.h"
 #include "fuzz_file.h"
 
-#define FUZZ_MAX_PIXELS (1L << 20)
+#define FUZZ_MAX_PIXELS (1L << 16)
 #define MAX_SIDE 16
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

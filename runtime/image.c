@@ -155,6 +155,23 @@ static uint8_t *read_image_file(const char *path, const fn_data_config *cfg, siz
     return buf;
 }
 
+/* Whether every chunk of a PNG ends inside the file.  stb_image 2.27 grows
+   its buffer for the compressed data to the length an IDAT chunk states (up
+   to 1 GiB) before reading it, so a file of a few bytes could make it
+   allocate hundreds of MiB (fuzz_image found one asking for 256 MiB). */
+static int png_chunks_fit(const uint8_t *file, size_t size)
+{
+    size_t at = 8; /* past the signature; a chunk: length, type, data, CRC */
+    while (at + 8 <= size) {
+        const uint8_t *p = file + at;
+        size_t length = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        if (length > size - at - 8)
+            return 0;
+        at += 8 + length + 4;
+    }
+    return 1;
+}
+
 int fn_image_decode(const char *path, const fn_data_config *cfg, uint8_t *out, char *err,
                     size_t err_size)
 {
@@ -177,6 +194,11 @@ int fn_image_decode(const char *path, const fn_data_config *cfg, uint8_t *out, c
         stbi_is_16_bit_from_memory(file, (int)size)) {
         snprintf(err, err_size, "a 16-bit %s, which this stb_image (2.27) cannot decode; "
                  "convert it to 8 bits", format);
+        free(file);
+        return -1;
+    }
+    if (!strcmp(format, "PNG") && !png_chunks_fit(file, size)) {
+        snprintf(err, err_size, "truncated PNG: a chunk runs past the end of the file");
         free(file);
         return -1;
     }

@@ -452,7 +452,7 @@ static void test_bad_files_are_skipped_and_named(void **state)
     } want[] = {{"notes.txt", "not an image"},
                 {"empty.jpg", "empty file"},
                 {"truncated.jpg", "corrupt or truncated JPEG"},
-                {"truncated.png", "corrupt or truncated PNG"},
+                {"truncated.png", "truncated PNG: a chunk runs past the end of the file"},
                 {"large.png", "64 x 64 image, more than the limit of 1000 pixels"},
                 {"giant.png", "10000 x 10000 image"}};
     for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {

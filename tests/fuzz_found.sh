@@ -66,5 +66,12 @@ cp "$W/deep.pgm" "$W/src/circle/deep.pgm"
 check "training beside a 16-bit PGM" 0 "skipped 2 files" \
     "$NET" train --data "$W/src" --epochs 1 --save "$W/t2.safetensors"
 
+# fuzz_image: a 100-byte PNG whose second IDAT chunk states a length far past
+# the end of the file, for which stb_image 2.27 allocated 256 MiB before
+# reading (image.c checks every chunk against the file's size first)
+tail -c +3 fuzz/corpus/image/found_png_idat_length >"$W/long.png"
+check "a PNG chunk past the end" 1 "$W/long.png: truncated PNG: a chunk runs past the end of the file" \
+    "$NET" predict --weights "$M" "$W/long.png"
+
 echo "fuzz_found: $checks checks, $failures failed"
 [ $failures = 0 ]
