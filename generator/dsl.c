@@ -100,13 +100,13 @@ static int tensor_tostring(lua_State *L)
     return 1;
 }
 
-/* Refuses a node whose output (one image) or any of whose tensors holds more
-   than DSL_MAX_ELEMENTS values. */
 static double padded_channels(int c)
 {
     return (double)((c + 15) / 16 * 16);
 }
 
+/* Refuses a node whose output (one image) or any of whose tensors holds more
+   than DSL_MAX_ELEMENTS values. */
 static void check_sizes(lua_State *L, int id)
 {
     const gr_graph *g = ctx_of(L)->g;

@@ -189,7 +189,7 @@ int fn_image_decode(const char *path, const fn_data_config *cfg, uint8_t *out, c
     const char *format = format_name(file, size);
     /* stb_image 2.27 reads a 16-bit PGM or PPM's samples in the wrong byte
        order, and converting their channels runs past its buffers (fuzz_image
-       found it; 2.28 fixes both): refused. */
+       found the overflow): refused. */
     if ((!strcmp(format, "PGM") || !strcmp(format, "PPM")) &&
         stbi_is_16_bit_from_memory(file, (int)size)) {
         snprintf(err, err_size, "a 16-bit %s, which this stb_image (2.27) cannot decode; "
