@@ -107,6 +107,30 @@ static void describe_unreadable(FILE *f, char *err, size_t err_size)
         snprintf(err, err_size, "corrupt %s header, or an image too large for stb_image", format);
 }
 
+/* 0 when f, at its start (and left there), is a PGM or PPM whose header has a
+   number of more than 9 digits: stb_image 2.27 parses them into an int
+   without checking for overflow (fuzz_image found it); 1 otherwise. */
+static int pnm_numbers_fit(FILE *f)
+{
+    int ok = 1, kind = getc(f) == 'P' ? getc(f) : 0;
+    if (kind == '5' || kind == '6') {
+        for (int number = 0; number < 3 && ok; number++) { /* width, height, maxval */
+            int c = getc(f), digits = 0;
+            while (c == '#' || c == ' ' || (c >= '\t' && c <= '\r')) {
+                if (c == '#') /* a comment, to the end of its line */
+                    while (c != EOF && c != '\n' && c != '\r')
+                        c = getc(f);
+                c = getc(f);
+            }
+            for (; c >= '0' && c <= '9'; c = getc(f))
+                digits++;
+            ok = digits <= 9;
+        }
+    }
+    rewind(f);
+    return ok;
+}
+
 /* The file's bytes, once its header says it is an image within the limits;
    *w and *h get the size the header gives. */
 static uint8_t *read_image_file(const char *path, const fn_data_config *cfg, size_t *size,
@@ -128,6 +152,8 @@ static uint8_t *read_image_file(const char *path, const fn_data_config *cfg, siz
         snprintf(err, err_size, "empty file");
     else if (!fn_jpeg_tables_ok(f)) /* before stb_image reads any of it */
         snprintf(err, err_size, "corrupt JPEG: a Huffman table of more than 256 codes");
+    else if (!pnm_numbers_fit(f))
+        snprintf(err, err_size, "corrupt PGM or PPM header: a number of more than 9 digits");
     else if (!stbi_info_from_file(f, &w, &h, &comp))
         describe_unreadable(f, err, err_size);
     else if (w < 1 || h < 1) /* stb_image's PNM reader lets a 0 x 0 image through */

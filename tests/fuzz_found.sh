@@ -73,5 +73,11 @@ tail -c +3 fuzz/corpus/image/found_png_idat_length >"$W/long.png"
 check "a PNG chunk past the end" 1 "$W/long.png: truncated PNG: a chunk runs past the end of the file" \
     "$NET" predict --weights "$M" "$W/long.png"
 
+# fuzz_image: a PGM header number of 13 digits, which stb_image 2.27 parses
+# into an int past its range (undefined behaviour; image.c checks the digits)
+tail -c +3 fuzz/corpus/image/found_pnm_long_number >"$W/long.pgm"
+check "a 13-digit PGM width" 1 "$W/long.pgm: corrupt PGM or PPM header: a number of more than 9 digits" \
+    "$NET" predict --weights "$M" "$W/long.pgm"
+
 echo "fuzz_found: $checks checks, $failures failed"
 [ $failures = 0 ]
