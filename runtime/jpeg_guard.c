@@ -87,7 +87,9 @@ int fn_jpeg_tables_ok(FILE *f)
 {
     long start = ftell(f);
     int ok = 1;
-    if (get8(f) == 0xff && get8(f) == MARKER_SOI) {
+    /* stb_image takes fill bytes (0xFF) before SOI too (fuzz_image found a
+       file that reached its tables that way) */
+    if (get8(f) == 0xff && marker_after_ff(f) == MARKER_SOI) {
         int m = next_marker(f);
         while (m >= 0 && m != MARKER_EOI && ok) {
             int standalone = m == 0x01 || m == MARKER_SOI || (m >= 0xd0 && m <= 0xd7);

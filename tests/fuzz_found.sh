@@ -79,5 +79,11 @@ tail -c +3 fuzz/corpus/image/found_pnm_long_number >"$W/long.pgm"
 check "a 13-digit PGM width" 1 "$W/long.pgm: corrupt PGM or PPM header: a number of more than 9 digits" \
     "$NET" predict --weights "$M" "$W/long.pgm"
 
+# fuzz_image: the same overflow behind 100 fill bytes (0xFF) before SOI,
+# which stb_image skips and jpeg_guard.c did not
+tail -c +3 fuzz/corpus/image/found_jpeg_fill_before_soi >"$W/fill.jpg"
+check "a JPEG of 854 codes behind fill bytes" 1 "$W/fill.jpg: corrupt JPEG: a Huffman table of more than 256 codes" \
+    "$NET" predict --weights "$M" "$W/fill.jpg"
+
 echo "fuzz_found: $checks checks, $failures failed"
 [ $failures = 0 ]
