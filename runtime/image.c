@@ -114,8 +114,9 @@ static int pnm_numbers_fit(FILE *f)
 {
     int ok = 1, kind = getc(f) == 'P' ? getc(f) : 0;
     if (kind == '5' || kind == '6') {
+        int c = getc(f); /* as in stb_image, the byte after a number starts what follows */
         for (int number = 0; number < 3 && ok; number++) { /* width, height, maxval */
-            int c = getc(f), digits = 0;
+            int digits = 0;
             while (c == '#' || c == ' ' || (c >= '\t' && c <= '\r')) {
                 if (c == '#') /* a comment, to the end of its line */
                     while (c != EOF && c != '\n' && c != '\r')

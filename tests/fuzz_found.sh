@@ -85,5 +85,11 @@ tail -c +3 fuzz/corpus/image/found_jpeg_fill_before_soi >"$W/fill.jpg"
 check "a JPEG of 854 codes behind fill bytes" 1 "$W/fill.jpg: corrupt JPEG: a Huffman table of more than 256 codes" \
     "$NET" predict --weights "$M" "$W/fill.jpg"
 
+# fuzz_image: the same, a 33-digit maxval after a comment that follows the
+# height with no space between (the check had dropped the '#')
+tail -c +3 fuzz/corpus/image/found_pnm_comment_after_number >"$W/comment.ppm"
+check "a 33-digit PPM maxval after a comment" 1 "$W/comment.ppm: corrupt PGM or PPM header: a number of more than 9 digits" \
+    "$NET" predict --weights "$M" "$W/comment.ppm"
+
 echo "fuzz_found: $checks checks, $failures failed"
 [ $failures = 0 ]
