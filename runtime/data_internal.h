@@ -60,10 +60,11 @@ void fn_image_compose(const uint8_t *src, int h, int w, int c, const fn_pixel_lu
 
 /* ---- jpeg_guard.c: what stb_image 2.27 does not check ---- */
 
-/* 0 when f, a file at its start (and left there), is a JPEG with a Huffman
-   table of more than 256 codes, which stb_image 2.27 would write past its
-   arrays; 1 for any other file. */
-int fn_jpeg_tables_ok(FILE *f);
+/* What is wrong with the Huffman tables of f, a file at its start (and left
+   there), that stb_image 2.27 would read or write past its arrays for: a
+   table of more than 256 codes, a scan using a table never defined; NULL
+   when nothing is (or f is no JPEG). */
+const char *fn_jpeg_problem(FILE *f);
 
 /* ---- data.c: the dataset's shared state ---- */
 

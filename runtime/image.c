@@ -143,6 +143,7 @@ static uint8_t *read_image_file(const char *path, const fn_data_config *cfg, siz
         return NULL;
     }
     uint8_t *buf = NULL;
+    const char *jpeg_problem;
     struct stat st;
     int w = 0, h = 0, comp;
     if (fstat(fileno(f), &st) != 0)
@@ -151,8 +152,8 @@ static uint8_t *read_image_file(const char *path, const fn_data_config *cfg, siz
         snprintf(err, err_size, "not a regular file");
     else if (st.st_size == 0)
         snprintf(err, err_size, "empty file");
-    else if (!fn_jpeg_tables_ok(f)) /* before stb_image reads any of it */
-        snprintf(err, err_size, "corrupt JPEG: a Huffman table of more than 256 codes");
+    else if ((jpeg_problem = fn_jpeg_problem(f))) /* before stb_image reads any of it */
+        snprintf(err, err_size, "corrupt JPEG: %s", jpeg_problem);
     else if (!pnm_numbers_fit(f))
         snprintf(err, err_size, "corrupt PGM or PPM header: a number of more than 9 digits");
     else if (!stbi_info_from_file(f, &w, &h, &comp))

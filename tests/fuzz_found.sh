@@ -91,5 +91,12 @@ tail -c +3 fuzz/corpus/image/found_pnm_comment_after_number >"$W/comment.ppm"
 check "a 33-digit PPM maxval after a comment" 1 "$W/comment.ppm: corrupt PGM or PPM header: a number of more than 9 digits" \
     "$NET" predict --weights "$M" "$W/comment.ppm"
 
+# fuzz_image: a progressive JPEG whose AC scan names a Huffman table no DHT
+# defined, which stb_image 2.27 reads uninitialised and indexes its arrays
+# with (jpeg_guard.c checks every scan's tables)
+tail -c +3 fuzz/corpus/image/found_jpeg_undefined_table >"$W/undefined.jpg"
+check "a JPEG scan with an undefined table" 1 "$W/undefined.jpg: corrupt JPEG: a scan decodes with a Huffman table that no DHT defines" \
+    "$NET" predict --weights "$M" "$W/undefined.jpg"
+
 echo "fuzz_found: $checks checks, $failures failed"
 [ $failures = 0 ]
