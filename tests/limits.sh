@@ -18,26 +18,7 @@ rm -rf "$W" && mkdir -p "$W"
 failures=0
 checks=0
 
-fail() {
-    echo "limits: FAIL: $*"
-    failures=$((failures + 1))
-}
-
-# check NAME WANT_STATUS TEXT CMD...: CMD exits WANT_STATUS within 60 s and says TEXT
-check() {
-    local name=$1 want=$2 text=$3
-    shift 3
-    checks=$((checks + 1))
-    timeout 60 "$@" >"$W/out" 2>&1
-    local got=$?
-    if [ "$got" != "$want" ]; then
-        fail "$name: exit status $got, expected $want: $*"
-        sed 's/^/    /' "$W/out" | head -10
-    elif ! grep -qF -- "$text" "$W/out"; then
-        fail "$name: no '$text' in:"
-        sed 's/^/    /' "$W/out" | head -10
-    fi
-}
+. tests/check_lib.sh
 
 # safetensors FILE HEADER_JSON [DATA_BYTES]: a file with that header
 safetensors() {
