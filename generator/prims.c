@@ -257,15 +257,35 @@ static int l_input(lua_State *L)
     return 1;
 }
 
+/* The layer fn(x, ..., opts) makes of its tensor argument 1, named by
+   opts (argument opts_arg, *opts = 0 when absent) or after dflt_name. */
+static gr_node *new_layer(lua_State *L, gr_op op, const char *fn, const char *dflt_name,
+                          int opts_arg, int *opts)
+{
+    const gr_node *in = dsl_check_tensor(L, 1, fn);
+    *opts = opts_at(L, opts_arg);
+    int id = new_node(L, op, in);
+    name_node(L, id, *opts, dflt_name, fn);
+    return &ctx_of(L)->g->nodes[id];
+}
+
+/* The node a layer reads (new_node may have moved the nodes). */
+static const gr_node *layer_input(lua_State *L, const gr_node *nd)
+{
+    return &ctx_of(L)->g->nodes[nd->in[0]];
+}
+
+static void push_layer(lua_State *L, const gr_node *nd)
+{
+    dsl_push_tensor(L, (int)(nd - ctx_of(L)->g->nodes));
+}
+
 /* conv(x, out_channels, k, {stride, pad, bias, name}) */
 static int l_conv(lua_State *L)
 {
-    const gr_node *in = dsl_check_tensor(L, 1, "conv");
-    int opts = opts_at(L, 4);
-    int id = new_node(L, OP_CONV, in);
-    name_node(L, id, opts, "conv", "conv");
-    gr_node *nd = &ctx_of(L)->g->nodes[id];
-    in = &ctx_of(L)->g->nodes[nd->in[0]];
+    int opts;
+    gr_node *nd = new_layer(L, OP_CONV, "conv", "conv", 4, &opts);
+    const gr_node *in = layer_input(L, nd);
     nd->out.c = arg_count(L, 2, "out_channels", "conv", nd->name);
     nd->kh = nd->kw = arg_count(L, 3, "kernel size", "conv", nd->name);
     if (nd->kh > GR_MAX_KERNEL)
@@ -274,33 +294,28 @@ static int l_conv(lua_State *L)
     nd->stride = opt_int(L, opts, "stride", 1, 1, "conv", nd->name);
     nd->bias = opt_bool(L, opts, "bias", 0);
     check_pad_spatial(L, nd, &in->out, opts, 0, "conv");
-    dsl_push_tensor(L, id);
+    push_layer(L, nd);
     return 1;
 }
 
 /* bn(x, {eps, momentum, name}): eps and momentum in torch's convention */
 static int l_bn(lua_State *L)
 {
-    const gr_node *in = dsl_check_tensor(L, 1, "bn");
-    int opts = opts_at(L, 2);
-    int id = new_node(L, OP_BN, in);
-    name_node(L, id, opts, "bn", "bn");
-    gr_node *nd = &ctx_of(L)->g->nodes[id];
+    int opts;
+    gr_node *nd = new_layer(L, OP_BN, "bn", "bn", 2, &opts);
     nd->eps = opt_num(L, opts, "eps", 1e-5, 1e-12, 1.0, "bn", nd->name);
     nd->momentum = opt_num(L, opts, "momentum", 0.1, 0.0, 1.0, "bn", nd->name);
     if ((long)nd->out.n * nd->out.h * nd->out.w < 2)
         dsl_fail(L, "bn", nd->name, "batch statistics need more than one value per channel "
              "(batch %d, %dx%d pixels)", nd->out.n, nd->out.h, nd->out.w);
-    dsl_push_tensor(L, id);
+    push_layer(L, nd);
     return 1;
 }
 
 static int unary(lua_State *L, gr_op op, const char *fn, const char *dflt_name)
 {
-    const gr_node *in = dsl_check_tensor(L, 1, fn);
-    int id = new_node(L, op, in);
-    name_node(L, id, opts_at(L, 2), dflt_name, fn);
-    dsl_push_tensor(L, id);
+    int opts;
+    push_layer(L, new_layer(L, op, fn, dflt_name, 2, &opts));
     return 1;
 }
 
@@ -312,18 +327,15 @@ static int l_relu(lua_State *L)
 /* maxpool(x, k, {stride = k, pad = 0, name}) */
 static int l_maxpool(lua_State *L)
 {
-    const gr_node *in = dsl_check_tensor(L, 1, "maxpool");
-    int opts = opts_at(L, 3);
-    int id = new_node(L, OP_MAXPOOL, in);
-    name_node(L, id, opts, "maxpool", "maxpool");
-    gr_node *nd = &ctx_of(L)->g->nodes[id];
-    in = &ctx_of(L)->g->nodes[nd->in[0]];
+    int opts;
+    gr_node *nd = new_layer(L, OP_MAXPOOL, "maxpool", "maxpool", 3, &opts);
+    const gr_node *in = layer_input(L, nd);
     nd->kh = nd->kw = arg_count(L, 2, "kernel size", "maxpool", nd->name);
     nd->stride = opt_int(L, opts, "stride", nd->kh, 1, "maxpool", nd->name);
     check_pad_spatial(L, nd, &in->out, opts, 0, "maxpool");
     if (nd->pad_t >= nd->kh || nd->pad_l >= nd->kw || nd->pad_b >= nd->kh || nd->pad_r >= nd->kw)
         dsl_fail(L, "maxpool", nd->name, "pad must be smaller than the kernel %dx%d", nd->kh, nd->kw);
-    dsl_push_tensor(L, id);
+    push_layer(L, nd);
     return 1;
 }
 
@@ -360,14 +372,11 @@ static int l_add(lua_State *L)
 /* fc(x, out_features, {name}): flattens x */
 static int l_fc(lua_State *L)
 {
-    const gr_node *in = dsl_check_tensor(L, 1, "fc");
-    int opts = opts_at(L, 3);
-    int id = new_node(L, OP_FC, in);
-    name_node(L, id, opts, "fc", "fc");
-    gr_node *nd = &ctx_of(L)->g->nodes[id];
+    int opts;
+    gr_node *nd = new_layer(L, OP_FC, "fc", "fc", 3, &opts);
     nd->out.c = arg_count(L, 2, "out_features", "fc", nd->name);
     nd->out.h = nd->out.w = 1;
-    dsl_push_tensor(L, id);
+    push_layer(L, nd);
     return 1;
 }
 
