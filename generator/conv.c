@@ -26,68 +26,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_P 32
 #define MAX_TAPS (GR_MAX_KERNEL * GR_MAX_KERNEL)
 #define C_UNROLL 4 /* input channels a micro-kernel step */
 
-typedef struct {
-    int vlen;
-    int nreg;        /* vector registers */
-    char vec[8];     /* the generated file's vector type: "v16" */
-} regs;
-
-static regs regs_of(const em_ctx *e)
+/* The generated file's vector type: "v16". */
+static void vec_type(const em_ctx *e, char vec[8])
 {
-    regs r = {e->target->vlen, e->target->vlen == 16 ? 32 : 16, ""};
-    snprintf(r.vec, sizeof r.vec, "v%d", r.vlen);
-    return r;
-}
-
-/* The layer's shape with 1x1 stride-1 convolutions flattened to one long row
-   (their pixels are contiguous), which lets tiles run across image rows. */
-typedef struct {
-    int n, in_blocks, out_blocks;
-    int in_h, in_w, out_h, out_w;
-    int kh, kw, stride, pad_t, pad_l;
-    int in_c_last;   /* channels of a single input block (the stem's 3) */
-} conv_shape;
-
-static conv_shape shape_of(const em_ctx *e, const gr_node *nd)
-{
-    const gr_node *in = &e->g->nodes[nd->in[0]];
-    int v = e->target->vlen;
-    conv_shape s = {
-        nd->out.n, e->p->nodes[nd->in[0]].c_pad / v, e->p->nodes[nd - e->g->nodes].c_pad / v,
-        in->out.h, in->out.w, nd->out.h, nd->out.w,
-        nd->kh, nd->kw, nd->stride, nd->pad_t, nd->pad_l,
-        in->out.c < v ? in->out.c : v,
-    };
-    if (gr_conv_flat(nd)) {
-        s.in_w *= s.in_h;
-        s.out_w *= s.out_h;
-        s.in_h = s.out_h = 1;
-    }
-    return s;
+    snprintf(vec, 8, "v%d", e->target->vlen);
 }
 
 /* ================================================= forward and transposed */
 
-/* A convolution pass, forward or transposed (backward data), from the point
-   of view of its output: out_blocks x out_h x out_w vectors, each summing
-   in_blocks x kh x kw x (channels a block) broadcasts. */
-typedef struct {
-    int backward;
-    int n;
-    int in_blocks, in_h, in_w;    /* what is broadcast */
-    int out_blocks, out_h, out_w; /* what is vectorised */
-    int kh, kw, stride, pad_t, pad_l;
-    int c_count;                  /* input channels a block that hold data */
-    long w_block;                 /* floats between output blocks in the weights */
-} conv_pass;
-
 /* Input row (column) read by output row (column) `at` through kernel row
    (column) `tap`, or -1: padding, or a stride-2 transposed pass's gap. */
-static int src_index(const conv_pass *cp, int at, int tap, int pad, int in_size)
+static int src_index(const ge_pass *cp, int at, int tap, int pad, int in_size)
 {
     if (!cp->backward) {
         int src = at * cp->stride - pad + tap;
@@ -99,22 +51,14 @@ static int src_index(const conv_pass *cp, int at, int tap, int pad, int in_size)
     return t / cp->stride;
 }
 
-static int src_row(const conv_pass *cp, int row, int r)
+static int src_row(const ge_pass *cp, int row, int r)
 {
     return src_index(cp, row, r, cp->pad_t, cp->in_h);
 }
 
-static int src_col(const conv_pass *cp, int col, int s)
+static int src_col(const ge_pass *cp, int col, int s)
 {
     return src_index(cp, col, s, cp->pad_l, cp->in_w);
-}
-
-/* Passes whose output planes are small (GR_SMALL_PLANE) run as "plane
-   passes": a tile is whole planes of one or more images, every tap resolved at
-   generation time, instead of a few pixels of a row. */
-static int plane_pass(const conv_pass *cp)
-{
-    return cp->out_h * cp->out_w <= GR_SMALL_PLANE;
 }
 
 /* One micro-kernel: P output pixels x Q vectors of output channels, and for
@@ -123,10 +67,10 @@ typedef struct {
     int p, q;
     int n_taps;                   /* numbered as the weights' taps: r * kw + s, or s in a
                                      row pass */
-    int valid[MAX_P][MAX_TAPS];
-    long rel[MAX_P][MAX_TAPS];    /* input offset in floats from x, channel 0 */
-    long out_off[MAX_P];          /* output offset in floats from out, block 0 */
-    int group[MAX_P];             /* the image (plane pass) whose sums a pixel adds to */
+    int valid[SC_MAX_P][MAX_TAPS];
+    long rel[SC_MAX_P][MAX_TAPS];    /* input offset in floats from x, channel 0 */
+    long out_off[SC_MAX_P];          /* output offset in floats from out, block 0 */
+    int group[SC_MAX_P];             /* the image (plane pass) whose sums a pixel adds to */
 } micro_tile;
 
 static int same_tile(const micro_tile *a, const micro_tile *b)
@@ -142,7 +86,7 @@ static int same_tile(const micro_tile *a, const micro_tile *b)
 
 /* A row pass's tile: pixels col0.. of one output row; kernel rows are a
    runtime loop, so the taps here are the kernel columns. */
-static void row_tile(const conv_pass *cp, int v, int col0, int p, micro_tile *t)
+static void row_tile(const ge_pass *cp, int v, int col0, int p, micro_tile *t)
 {
     memset(t, 0, sizeof *t);
     t->p = p;
@@ -159,7 +103,7 @@ static void row_tile(const conv_pass *cp, int v, int col0, int p, micro_tile *t)
 }
 
 /* A plane pass's tile: every pixel of `images` images, every tap resolved. */
-static void plane_tile(const conv_pass *cp, int v, int images, micro_tile *t)
+static void plane_tile(const ge_pass *cp, int v, int images, micro_tile *t)
 {
     memset(t, 0, sizeof *t);
     int plane = cp->out_h * cp->out_w;
@@ -179,104 +123,18 @@ static void plane_tile(const conv_pass *cp, int v, int images, micro_tile *t)
     }
 }
 
-/* Cycles of one micro-kernel step (an input channel and kernel column) for a
-   tile of fmas FMAs and loads loads, with two FMA pipes of latency 4 (eight
-   FMAs in flight) and two vector loads a cycle; the constant is what
-   llvm-mca -mcpu=sapphirerapids shows besides (loop and address upkeep). */
-static double step_cycles(int fmas, int loads)
-{
-    double fma = (fmas > 8 ? fmas : 8) / 2.0, load = loads / 2.0;
-    return (fma > load ? fma : load) + 1.5;
-}
-
-/* GCC keeps this many accumulators in registers without spilling (20 of 32
-   registers, 10 of 16: it hoists the next steps' loads into the rest). */
-static int max_accumulators(const regs *rg)
-{
-    return rg->nreg >= 32 ? 20 : 10;
-}
-
-/* Q (blocks of output channels, dividing out_blocks) and P (pixels) of a row
-   pass's tiles: the fastest by step_cycles over a whole row. */
-static void choose_row_tile(const conv_pass *cp, const regs *rg, int *p_out, int *q_out)
-{
-    double best = -1;
-    *p_out = *q_out = 1;
-    /* larger q first: on a tie it needs fewer loads a step (p + q) */
-    for (int q = 4; q >= 1; q--) {
-        if (q > cp->out_blocks || cp->out_blocks % q)
-            continue;
-        for (int p = 1; p * q <= max_accumulators(rg) && p <= MAX_P && p <= cp->out_w + cp->stride;
-             p++) {
-            if (cp->backward && cp->stride > 1 && p % cp->stride)
-                continue;
-            int tiles = (cp->out_w + p - 1) / p;
-            double work = 0, cycles = 0;
-            for (int t = 0; t < tiles; t++) {
-                int pix = t == tiles - 1 ? cp->out_w - t * p : p;
-                work += pix * q / 2.0;
-                cycles += step_cycles(pix * q, pix + q);
-            }
-            double score = work / cycles;
-            if (score > best * 1.002) { /* clearly better, not a tie */
-                best = score;
-                *p_out = p;
-                *q_out = q;
-            }
-        }
-    }
-}
-
-/* Input blocks one micro-kernel call sweeps (a divisor of in_blocks): the
-   weights the tiles of a row share are then at most WEIGHT_BUDGET bytes and
-   stay in L1 from tile to tile instead of streaming from L2 for each. */
-#define WEIGHT_BUDGET (24 * 1024)
-
-static int choose_chunk(const conv_pass *cp, int q, int v)
-{
-    long per_block = (long)q * cp->kh * cp->kw * v * v * (long)sizeof(float);
-    int chunk = 1;
-    for (int c = 1; c <= cp->in_blocks; c++)
-        if (cp->in_blocks % c == 0 && c * per_block <= WEIGHT_BUDGET)
-            chunk = c;
-    return chunk;
-}
-
-/* Images a plane-pass tile spans (dividing n) and Q. */
-static void choose_plane_tile(const conv_pass *cp, const regs *rg, int *images_out, int *q_out)
-{
-    int plane = cp->out_h * cp->out_w;
-    double best = -1;
-    *images_out = *q_out = 1;
-    for (int q = 4; q >= 1; q--) {
-        if (q > cp->out_blocks || cp->out_blocks % q)
-            continue;
-        for (int g = 1; g * plane * q <= max_accumulators(rg) && g * plane <= MAX_P; g++) {
-            if (cp->n % g)
-                continue;
-            double score = g * plane * q / 2.0 / step_cycles(g * plane * q, g * plane + q);
-            if (score > best * 1.002) {
-                best = score;
-                *images_out = g;
-                *q_out = q;
-            }
-        }
-    }
-}
-
 /* The micro-kernel: P x Q output vectors accumulated over every input block,
    kernel row (a runtime loop in a row pass) and tap, then stored or added;
    with sums, each group's channel sums and sums of squares are added to part,
    for BN's batch statistics. */
-static void emit_micro_kernel(em_ctx *e, const conv_pass *cp, const micro_tile *t, int bias,
-                              int accumulate, int sums, int chunk, const char *name,
+static void emit_micro_kernel(em_ctx *e, const ge_pass *cp, const micro_tile *t, int rows,
+                              int bias, int accumulate, int sums, int chunk, const char *name,
                               const char *about)
 {
-    regs rg = regs_of(e);
-    strbuf *k = &e->kernels;
-    char at[EM_PLUS];
-    int v = rg.vlen, q = t->q, rows = !plane_pass(cp);
-    const char *vec = rg.vec;
+    strbuf *k = e->kernels;
+    char at[EM_PLUS], vec[8];
+    int v = e->target->vlen, q = t->q;
+    vec_type(e, vec);
     long out_block = (long)cp->out_h * cp->out_w * v;
     sb_printf(k, "/* %s x %d vectors of %d channels", about, q, v);
     if (chunk == 1 && cp->in_blocks > 1)
@@ -420,7 +278,7 @@ typedef struct {
 } pass_io;
 
 /* Zeroes the partial sums a loop iteration adds to (sums of a forward). */
-static void emit_zero_sums(strbuf *k, const conv_pass *cp, int v, int q, const char *first_row,
+static void emit_zero_sums(strbuf *k, const ge_pass *cp, int v, int q, const char *first_row,
                            int rows)
 {
     long c_pad = (long)cp->out_blocks * v;
@@ -434,15 +292,41 @@ static void emit_zero_sums(strbuf *k, const conv_pass *cp, int v, int q, const c
     sb_printf(k, "                }\n");
 }
 
+/* The parallel loops over output block groups and images (`images` a step in
+   a plane pass, 0 in a row pass), in the record's order: output blocks
+   outermost let a thread's share of iterations reuse one group's weights over
+   images, from L2. */
+static void emit_outer_loops(strbuf *k, const ge_pass *cp, const sc_tile *tile, int images,
+                             int collapse)
+{
+    char ob[64], n[64];
+    snprintf(ob, sizeof ob, "for (int ob = 0; ob < %d; ob += %d)", cp->out_blocks, tile->q);
+    if (images)
+        snprintf(n, sizeof n, "for (int n = 0; n < %d; n += %d)", cp->n, images);
+    else
+        snprintf(n, sizeof n, "for (int n = 0; n < %d; n++)", cp->n);
+    int blocks_first = tile->outer == SC_OUTER_BLOCKS;
+    sb_printf(k, "#pragma omp parallel for collapse(%d) schedule(static)\n", collapse);
+    sb_printf(k, "    %s\n        %s", blocks_first ? ob : n, blocks_first ? n : ob);
+}
+
+/* The loop over chunks of input blocks, when a call sweeps fewer than all;
+   the indent its body takes. */
+static const char *emit_chunk_loop(strbuf *k, const ge_pass *cp, int chunk)
+{
+    if (chunk == cp->in_blocks)
+        return "                ";
+    sb_printf(k, "                for (int cb0 = 0; cb0 < %d; cb0 += %d) {\n", cp->in_blocks,
+              chunk);
+    return "                    ";
+}
+
 /* A row pass: micro-kernels for each distinct tile of an output row, and the
    layer function calling them over images, output block groups and rows. */
-static void emit_row_pass(em_ctx *e, const conv_pass *cp, int bias, int accumulate, int sums,
-                          const char *name, const char *title, const pass_io *io)
+static void emit_row_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int bias,
+                          int accumulate, int sums, const char *name, const pass_io *io)
 {
-    regs rg = regs_of(e);
-    int v = rg.vlen, p, q;
-    choose_row_tile(cp, &rg, &p, &q);
-    int chunk = choose_chunk(cp, q, v);
+    int v = e->target->vlen, p = tile->p, q = tile->q, chunk = tile->chunk;
     int n_tiles = (cp->out_w + p - 1) / p;
     /* a row's tiles differ only near its ends: keep the distinct ones (a flat
        1x1 conv's row is a whole image, thousands of tiles) */
@@ -465,23 +349,19 @@ static void emit_row_pass(em_ctx *e, const conv_pass *cp, int bias, int accumula
         kernel[i] = n_kernels++;
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
         snprintf(about, sizeof about, "%d pixels of a row from column %d", pix, i * p);
-        emit_micro_kernel(e, cp, t, bias, accumulate, sums, chunk, kname, about);
+        emit_micro_kernel(e, cp, t, 1, bias, accumulate, sums, chunk, kname, about);
     }
     free(distinct);
     free(t);
-    strbuf *k = &e->kernels;
-    sb_printf(k, "/* %s\n   rows of %d tiles of %d pixels x %d vectors (%d accumulators)", title,
-              n_tiles, p, q, p * q);
+    strbuf *k = e->kernels;
+    sb_printf(k, "/* rows of %d tiles of %d pixels x %d vectors (%d accumulators)", n_tiles, p, q,
+              p * q);
     if (chunk < cp->in_blocks)
         sb_printf(k, ", %d input blocks a call", chunk);
     sb_printf(k, " */\n");
     sb_printf(k, "static void %s(%s)\n{\n%s", name, io->signature, io->prologue);
-    /* output blocks outermost: a thread's share of iterations then reuses the
-       same weights over images and rows, from L2 */
-    sb_printf(k, "#pragma omp parallel for collapse(3) schedule(static)\n");
-    sb_printf(k, "    for (int ob = 0; ob < %d; ob += %d)\n", cp->out_blocks, q);
-    sb_printf(k, "        for (int n = 0; n < %d; n++)\n", cp->n);
-    sb_printf(k, "            for (int row = 0; row < %d; row++) {\n", cp->out_h);
+    emit_outer_loops(k, cp, tile, 0, 3);
+    sb_printf(k, "\n            for (int row = 0; row < %d; row++) {\n", cp->out_h);
     sb_printf(k, "                const float *x = %s;\n", io->in);
     sb_printf(k, "                const float *wt = %s;\n", io->w);
     sb_printf(k, "                float *y = %s + (long)row * %d;\n", io->out, cp->out_w * v);
@@ -492,12 +372,7 @@ static void emit_row_pass(em_ctx *e, const conv_pass *cp, int bias, int accumula
     const char *sums_arg = sums ? "sums" : "NULL";
     char bias_arg[32];
     snprintf(bias_arg, sizeof bias_arg, bias ? "bias + ob * %d" : "NULL", v);
-    const char *indent = "                ";
-    if (chunk < cp->in_blocks) {
-        sb_printf(k, "                for (int cb0 = 0; cb0 < %d; cb0 += %d) {\n", cp->in_blocks,
-                  chunk);
-        indent = "                    ";
-    }
+    const char *indent = emit_chunk_loop(k, cp, chunk);
     const char *cb0 = chunk < cp->in_blocks ? "cb0" : "0";
     for (int i = 0; i < n_tiles;) {
         int j = i; /* a run of tiles sharing a micro-kernel becomes a loop */
@@ -521,12 +396,10 @@ static void emit_row_pass(em_ctx *e, const conv_pass *cp, int bias, int accumula
 
 /* A plane pass: one micro-kernel over whole planes of a few images, and the
    layer function calling it over image groups and output block groups. */
-static void emit_plane_pass(em_ctx *e, const conv_pass *cp, int bias, int accumulate, int sums,
-                            const char *name, const char *title, const pass_io *io)
+static void emit_plane_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int bias,
+                            int accumulate, int sums, const char *name, const pass_io *io)
 {
-    regs rg = regs_of(e);
-    int v = rg.vlen, images, q;
-    choose_plane_tile(cp, &rg, &images, &q);
+    int v = e->target->vlen, images = tile->p, q = tile->q, chunk = tile->chunk;
     micro_tile *t = xcalloc(1, sizeof *t);
     plane_tile(cp, v, images, t);
     t->q = q;
@@ -534,14 +407,16 @@ static void emit_plane_pass(em_ctx *e, const conv_pass *cp, int bias, int accumu
     snprintf(kname, sizeof kname, "%s_tile", name);
     snprintf(about, sizeof about, "%d %dx%d planes (%d pixels)", images, cp->out_h, cp->out_w,
              t->p);
-    emit_micro_kernel(e, cp, t, bias, accumulate, sums, cp->in_blocks, kname, about);
-    strbuf *k = &e->kernels;
-    sb_printf(k, "/* %s\n   tiles of %d whole %dx%d planes x %d vectors (%d accumulators) */\n",
-              title, images, cp->out_h, cp->out_w, q, t->p * q);
+    emit_micro_kernel(e, cp, t, 0, bias, accumulate, sums, chunk, kname, about);
+    strbuf *k = e->kernels;
+    sb_printf(k, "/* tiles of %d whole %dx%d planes x %d vectors (%d accumulators)", images,
+              cp->out_h, cp->out_w, q, t->p * q);
+    if (chunk < cp->in_blocks)
+        sb_printf(k, ", %d input blocks a call", chunk);
+    sb_printf(k, " */\n");
     sb_printf(k, "static void %s(%s)\n{\n%s", name, io->signature, io->prologue);
-    sb_printf(k, "#pragma omp parallel for collapse(2) schedule(static)\n");
-    sb_printf(k, "    for (int ob = 0; ob < %d; ob += %d)\n", cp->out_blocks, q);
-    sb_printf(k, "        for (int n = 0; n < %d; n += %d) {\n", cp->n, images);
+    emit_outer_loops(k, cp, tile, images, 2);
+    sb_printf(k, " {\n");
     sb_printf(k, "                const float *x = %s;\n", io->in);
     sb_printf(k, "                const float *wt = %s;\n", io->w);
     sb_printf(k, "                float *y = %s;\n", io->out);
@@ -549,54 +424,75 @@ static void emit_plane_pass(em_ctx *e, const conv_pass *cp, int bias, int accumu
         emit_zero_sums(k, cp, v, q, "n", images);
     char bias_arg[32];
     snprintf(bias_arg, sizeof bias_arg, bias ? "bias + ob * %d" : "NULL", v);
-    sb_printf(k, "                %s(x, wt, %s, y, %s, 0, 0, 0);\n", kname, bias_arg,
-              sums ? "sums" : "NULL");
+    const char *indent = emit_chunk_loop(k, cp, chunk);
+    sb_printf(k, "%s%s(x, wt, %s, y, %s, 0, 0, %s);\n", indent, kname, bias_arg,
+              sums ? "sums" : "NULL", chunk < cp->in_blocks ? "cb0" : "0");
+    if (chunk < cp->in_blocks)
+        sb_printf(k, "                }\n");
     sb_printf(k, "        }\n}\n\n");
     free(t);
 }
 
-static void emit_pass(em_ctx *e, const conv_pass *cp, int bias, int accumulate, int sums,
-                      const char *name, const char *title, const pass_io *io)
+static void emit_pass(em_ctx *e, const ge_pass *cp, const sc_record *r, int bias, int accumulate,
+                      int sums, const char *name, const pass_io *io)
 {
-    if (plane_pass(cp))
-        emit_plane_pass(e, cp, bias, accumulate, sums, name, title, io);
+    if (r->tile.kind == SC_PLANE)
+        emit_plane_pass(e, cp, &r->tile, bias, accumulate, sums, name, io);
     else
-        emit_row_pass(e, cp, bias, accumulate, sums, name, title, io);
+        emit_row_pass(e, cp, &r->tile, bias, accumulate, sums, name, io);
 }
 
 /* ======================================================== layer kernels */
 
-static void conv_title(const em_ctx *e, const gr_node *nd, const char *pass, char *buf,
-                       size_t size)
+/* A kernel definition opens with its record: what it computes, the
+   schedule, how threads split it, what the model predicts, and why. */
+static void emit_record(em_ctx *e, const sc_record *r, const char *pass_text)
 {
+    const gr_node *nd = &e->g->nodes[r->node];
     const gr_shape *in = &e->g->nodes[nd->in[0]].out;
-    snprintf(buf, size, "%s: conv %dx%d/%d pad %d,%d,%d,%d, %dx%dx%dx%d -> %dx%dx%dx%d, %s",
-             nd->name, nd->kh, nd->kw, nd->stride, nd->pad_t, nd->pad_l, nd->pad_b, nd->pad_r,
-             in->n, in->c, in->h, in->w, nd->out.n, nd->out.c, nd->out.h, nd->out.w, pass);
+    char tile[64], alt[64], split[96];
+    strbuf *k = e->kernels;
+    sc_tile_text(r, &r->tile, tile, sizeof tile);
+    sc_split_text(e->g, e->p, r, split, sizeof split);
+    double peak = 1.0 / e->target->fma_pipes;
+    sb_printf(k, "/* ==== %s: conv %dx%d/%d pad %d,%d,%d,%d, %dx%dx%dx%d -> %dx%dx%dx%d, %s\n",
+              nd->name, nd->kh, nd->kw, nd->stride, nd->pad_t, nd->pad_l, nd->pad_b, nd->pad_r,
+              in->n, in->c, in->h, in->w, nd->out.n, nd->out.c, nd->out.h, nd->out.w, pass_text);
+    sb_printf(k, "   schedule: %s %s %s\n", sc_pass_name(r->pass), sc_kind_name(r->tile.kind),
+              tile);
+    sb_printf(k, "   threads:  %s iterations, static\n", split);
+    sb_printf(k, "   model:    %.3f cycles a vector FMA, %.0f%% of the FMA peak", r->cost,
+              100 * peak / r->cost);
+    if (r->has_alt) {
+        sc_tile_text(r, &r->alt, alt, sizeof alt);
+        sb_printf(k, "; runner-up %s: %.3f", alt, r->alt_cost);
+    }
+    if (*r->source) {
+        sc_tile_text(r, &r->model, alt, sizeof alt);
+        sb_printf(k, "\n   set by:   %s (the model chose %s)", r->source, alt);
+    }
+    sb_printf(k, " */\n");
 }
 
-void cv_forward(em_ctx *e, const gr_node *nd, const char *name)
+void cv_forward(em_ctx *e, const gr_node *nd, const sc_record *r, const char *name)
 {
-    conv_shape s = shape_of(e, nd);
+    ge_shape s = ge_shape_of(e->g, e->p, nd);
+    ge_pass cp = sc_geometry(e->g, e->p, r);
     int v = e->target->vlen;
-    long w_block = (long)s.in_blocks * s.kh * s.kw * v * v;
-    conv_pass cp = {0, s.n, s.in_blocks, s.in_h, s.in_w, s.out_blocks, s.out_h, s.out_w,
-                    s.kh, s.kw, s.stride, s.pad_t, s.pad_l,
-                    s.in_blocks == 1 ? s.in_c_last : v, w_block};
-    char sig[256], in[128], w[128], out[128], title[256];
+    char sig[256], in[128], w[128], out[128];
     snprintf(sig, sizeof sig, "const float *restrict in, const float *restrict w,\n"
              "        const float *restrict bias, float *restrict out, float *restrict part");
     snprintf(in, sizeof in, "in + (long)n * %ld", (long)s.in_blocks * s.in_h * s.in_w * v);
-    snprintf(w, sizeof w, "w + (long)ob * %ld", w_block);
+    snprintf(w, sizeof w, "w + (long)ob * %ld", cp.w_block);
     snprintf(out, sizeof out, "out + ((long)n * %d + ob) * %ld", s.out_blocks,
              (long)s.out_h * s.out_w * v);
-    conv_title(e, nd, "forward", title, sizeof title);
+    emit_record(e, r, "forward");
     pass_io io = {sig, in, w, out, nd->bias ? "" : "    (void)bias;\n"};
-    emit_pass(e, &cp, nd->bias, 0, 1, name, title, &io);
+    emit_pass(e, &cp, r, nd->bias, 0, 1, name, &io);
 }
 
 /* Does kernel row r (column s) reach any output row (column) of the pass? */
-static int row_used(const conv_pass *cp, int r)
+static int row_used(const ge_pass *cp, int r)
 {
     for (int row = 0; row < cp->out_h; row++)
         if (src_row(cp, row, r) >= 0)
@@ -604,7 +500,7 @@ static int row_used(const conv_pass *cp, int r)
     return 0;
 }
 
-static int col_used(const conv_pass *cp, int s)
+static int col_used(const ge_pass *cp, int s)
 {
     for (int col = 0; col < cp->out_w; col++)
         if (src_col(cp, col, s) >= 0)
@@ -615,14 +511,14 @@ static int col_used(const conv_pass *cp, int s)
 /* W [k/V][c/V][r][s][V c][V k] -> Wt [c/V][k/V][r][s][V k][V c], the weights of
    the transposed convolution, for the taps that reach some pixel (on small
    images most taps of a 3x3 fall on padding). */
-static void emit_transpose(em_ctx *e, const conv_shape *s, const conv_pass *cp, const char *name)
+static void emit_transpose(em_ctx *e, const ge_shape *s, const ge_pass *cp, const char *name)
 {
     int v = e->target->vlen, n_taps = 0, taps[MAX_TAPS];
     for (int r = 0; r < s->kh; r++)
         for (int c = 0; c < s->kw; c++)
             if (row_used(cp, r) && col_used(cp, c))
                 taps[n_taps++] = r * s->kw + c;
-    strbuf *k = &e->kernels;
+    strbuf *k = e->kernels;
     sb_printf(k, "/* weights [k/%d][c/%d][r][s][c][k] -> [c/%d][k/%d][r][s][k][c] for backward data",
               v, v, v, v);
     if (n_taps < s->kh * s->kw)
@@ -645,61 +541,33 @@ static void emit_transpose(em_ctx *e, const conv_shape *s, const conv_pass *cp, 
               s->in_blocks, s->kh * s->kw, v * v, v);
 }
 
-void cv_backward_data(em_ctx *e, const gr_node *nd, int accumulate, const char *name)
+void cv_backward_data(em_ctx *e, const gr_node *nd, const sc_record *r, int accumulate,
+                      const char *name)
 {
-    conv_shape s = shape_of(e, nd);
+    ge_shape s = ge_shape_of(e->g, e->p, nd);
+    ge_pass cp = sc_geometry(e->g, e->p, r);
     int v = e->target->vlen;
     char transpose[KN_NAME + 16];
-    long w_block = (long)s.out_blocks * s.kh * s.kw * v * v;
-    conv_pass cp = {1, s.n, s.out_blocks, s.out_h, s.out_w, s.in_blocks, s.in_h, s.in_w,
-                    s.kh, s.kw, s.stride, s.pad_t, s.pad_l, v, w_block};
+    emit_record(e, r, accumulate ? "backward data, added to din" : "backward data");
     snprintf(transpose, sizeof transpose, "%s_transpose", name);
     emit_transpose(e, &s, &cp, transpose);
-    char sig[256], in[128], w[128], out[128], title[256], prologue[200];
+    char sig[256], in[128], w[128], out[128], prologue[200];
     snprintf(sig, sizeof sig, "const float *restrict dout, const float *restrict w,\n"
              "        float *restrict w_t, float *restrict din");
     snprintf(prologue, sizeof prologue, "    %s(w, w_t);\n", transpose);
     snprintf(in, sizeof in, "dout + (long)n * %ld", (long)s.out_blocks * s.out_h * s.out_w * v);
-    snprintf(w, sizeof w, "w_t + (long)ob * %ld", w_block);
+    snprintf(w, sizeof w, "w_t + (long)ob * %ld", cp.w_block);
     snprintf(out, sizeof out, "din + ((long)n * %d + ob) * %ld", s.in_blocks,
              (long)s.in_h * s.in_w * v);
-    conv_title(e, nd, accumulate ? "backward data, added to din" : "backward data", title,
-               sizeof title);
     pass_io io = {sig, in, w, out, prologue};
-    emit_pass(e, &cp, 0, accumulate, 0, name, title, &io);
+    emit_pass(e, &cp, r, 0, accumulate, 0, name, &io);
 }
 
 /* ===================================================== backward weights */
 
-/* Qw (output vectors) x kw (kernel columns) x cc (input channels) accumulators. */
-static void choose_weight_tile(const conv_shape *s, const regs *rg, int c_count, int *qw_out,
-                               int *cc_out)
-{
-    double best = -1;
-    *qw_out = *cc_out = 1;
-    for (int qw = 1; qw <= 4 && qw <= s->out_blocks; qw++) {
-        if (s->out_blocks % qw)
-            continue;
-        for (int cc = 1; cc <= c_count; cc++) {
-            if (c_count % cc)
-                continue;
-            int acc = qw * s->kw * cc;
-            if (acc + qw + 2 > rg->nreg)
-                continue;
-            double fmas = acc, loads = qw + s->kw * cc;
-            double score = fmas / ((fmas > 8 ? fmas : 8) + loads * 0.25);
-            if (score > best * 1.002) { /* clearly better, not a tie */
-                best = score;
-                *qw_out = qw;
-                *cc_out = cc;
-            }
-        }
-    }
-}
-
 /* The body of one output column: the loop's ow (col -1) or column col, whose
    offsets are then literals and whose kernel columns in padding are left out. */
-static void emit_weight_step(strbuf *k, const conv_shape *s, const char *vec, int v, int qw,
+static void emit_weight_step(strbuf *k, const ge_shape *s, const char *vec, int v, int qw,
                              int cc, long dq, int col)
 {
     char at[EM_PLUS], at2[EM_PLUS];
@@ -728,30 +596,28 @@ static void emit_weight_step(strbuf *k, const conv_shape *s, const char *vec, in
 }
 
 /* The bias gradient: dbias[k] = sum of dout over images and pixels. */
-static void emit_bias_grad(strbuf *k, const conv_shape *s, const regs *rg, int bias)
+static void emit_bias_grad(strbuf *k, const ge_shape *s, int v, const char *vec, int bias)
 {
-    long dq = (long)s->out_h * s->out_w * rg->vlen;
+    long dq = (long)s->out_h * s->out_w * v;
     if (!bias) {
         sb_printf(k, "    (void)dbias;\n");
         return;
     }
     sb_printf(k, "#pragma omp parallel for schedule(static)\n");
     sb_printf(k, "    for (int kb = 0; kb < %d; kb++) {\n", s->out_blocks);
-    sb_printf(k, "        %s sum = {0};\n", rg->vec);
+    sb_printf(k, "        %s sum = {0};\n", vec);
     sb_printf(k, "        for (int n = 0; n < %d; n++)\n", s->n);
-    sb_printf(k, "            for (long i = 0; i < %ld; i += %d)\n", dq, rg->vlen);
+    sb_printf(k, "            for (long i = 0; i < %ld; i += %d)\n", dq, v);
     sb_printf(k, "                sum += *(const %s *)(dout + ((long)n * %d + kb) * %ld + i);\n",
-              rg->vec, s->out_blocks, dq);
-    sb_printf(k, "        *(%s *)(dbias + kb * %d) = sum;\n    }\n", rg->vec, rg->vlen);
+              vec, s->out_blocks, dq);
+    sb_printf(k, "        *(%s *)(dbias + kb * %d) = sum;\n    }\n", vec, v);
 }
 
 /* The layer function up to its loop body: a thread takes whole (qw output
    blocks x 1 input block) tiles of dW, whose start is g. */
-static void emit_weight_layer_open(strbuf *k, const conv_shape *s, int v, int qw, const char *name,
-                                   const char *title)
+static void emit_weight_layer_open(strbuf *k, const ge_shape *s, int v, int qw, const char *name)
 {
-    sb_printf(k, "/* %s\n   each thread owns (%d output blocks x 1 input block) tiles of dW */\n",
-              title, qw);
+    sb_printf(k, "/* each thread owns (%d output blocks x 1 input block) tiles of dW */\n", qw);
     sb_printf(k, "static void %s(const float *restrict in, const float *restrict dout,\n"
               "        float *restrict dbias, float *restrict dw)\n{\n", name);
     sb_printf(k, "#pragma omp parallel for collapse(2) schedule(static)\n");
@@ -763,17 +629,17 @@ static void emit_weight_layer_open(strbuf *k, const conv_shape *s, int v, int qw
 
 /* Backward weights of a large plane: a dW tile of qw vectors x kw columns x cc
    channels in registers while a micro-kernel sweeps a (dY row, X row) pair. */
-static void emit_weight_rows(em_ctx *e, const gr_node *nd, const conv_shape *sp,
-                             const char *name, const char *title)
+static void emit_weight_rows(em_ctx *e, const gr_node *nd, const ge_shape *sp,
+                             const sc_tile *tile, const char *name)
 {
-    conv_shape s = *sp;
-    regs rg = regs_of(e);
-    int v = rg.vlen, qw, cc;
-    int c_count = s.in_blocks == 1 ? s.in_c_last : v;
-    choose_weight_tile(&s, &rg, c_count, &qw, &cc);
+    ge_shape s = *sp;
+    int v = e->target->vlen, qw = tile->q, cc = tile->cc;
+    int c_count = ge_channels(&s, v);
+    char vec[8];
+    vec_type(e, vec);
     long dq = (long)s.out_h * s.out_w * v;                 /* dY block stride */
     long gq = (long)s.in_blocks * s.kh * s.kw * v * v;     /* dW output block stride */
-    strbuf *k = &e->kernels;
+    strbuf *k = e->kernels;
     char at[EM_PLUS];
 
     int lo = 0, hi = s.out_w; /* columns whose every kernel column is inside */
@@ -787,33 +653,33 @@ static void emit_weight_rows(em_ctx *e, const gr_node *nd, const conv_shape *sp,
     for (int j = 0; j < qw; j++)
         for (int sc = 0; sc < s.kw; sc++)
             for (int c = 0; c < cc; c++)
-                sb_printf(k, "    %s g%d_%d_%d = *(const %s *)(g%s);\n", rg.vec, j, sc, c,
-                          rg.vec, em_plus(at, j * gq + (long)(sc * v + c) * v));
-    sb_printf(k, "    %s", rg.vec);
+                sb_printf(k, "    %s g%d_%d_%d = *(const %s *)(g%s);\n", vec, j, sc, c,
+                          vec, em_plus(at, j * gq + (long)(sc * v + c) * v));
+    sb_printf(k, "    %s", vec);
     for (int j = 0; j < qw; j++)
         sb_printf(k, " d%d,", j);
     sb_printf(k, " b;\n");
     for (int col = 0; col < s.out_w; col++) {
         if (col == lo && hi > lo) {
             sb_printf(k, "    for (int ow = %d; ow < %d; ow++) {\n", lo, hi);
-            emit_weight_step(k, &s, rg.vec, v, qw, cc, dq, -1);
+            emit_weight_step(k, &s, vec, v, qw, cc, dq, -1);
             sb_printf(k, "    }\n");
             col = hi - 1;
             continue;
         }
         sb_printf(k, "    {\n");
-        emit_weight_step(k, &s, rg.vec, v, qw, cc, dq, col);
+        emit_weight_step(k, &s, vec, v, qw, cc, dq, col);
         sb_printf(k, "    }\n");
     }
     for (int j = 0; j < qw; j++)
         for (int sc = 0; sc < s.kw; sc++)
             for (int c = 0; c < cc; c++)
-                sb_printf(k, "    *(%s *)(g%s) = g%d_%d_%d;\n", rg.vec,
+                sb_printf(k, "    *(%s *)(g%s) = g%d_%d_%d;\n", vec,
                           em_plus(at, j * gq + (long)(sc * v + c) * v), j, sc, c);
     sb_printf(k, "}\n\n");
 
     long rs = (long)s.kh * s.kw * v * v;
-    emit_weight_layer_open(k, &s, v, qw, name, title);
+    emit_weight_layer_open(k, &s, v, qw, name);
     for (int j = 0; j < qw; j++)
         sb_printf(k, "            memset(g%s, 0, %ld * sizeof(float));\n", em_plus(at, j * gq), rs);
     sb_printf(k, "            for (int n = 0; n < %d; n++)\n", s.n);
@@ -830,28 +696,27 @@ static void emit_weight_rows(em_ctx *e, const gr_node *nd, const conv_shape *sp,
     sb_printf(k, "                            %s_tile(dy, x + c0, g + r * %d + c0 * %d);\n", name,
               s.kw * v * v, v);
     sb_printf(k, "                    }\n                }\n        }\n");
-    emit_bias_grad(k, &s, &rg, nd->bias);
+    emit_bias_grad(k, &s, v, vec, nd->bias);
     sb_printf(k, "}\n\n");
 }
 
 /* Backward weights of a small plane: for each tap, a dW tile of qw vectors x
    cc channels stays in registers over every image and pixel. */
-static void emit_weight_plane(em_ctx *e, const gr_node *nd, const conv_shape *sp,
-                              const char *name, const char *title)
+static void emit_weight_plane(em_ctx *e, const gr_node *nd, const ge_shape *sp,
+                              const sc_tile *tile, const char *name)
 {
-    conv_shape s = *sp, one_column = *sp;
-    regs rg = regs_of(e);
-    int v = rg.vlen, qw, cc;
-    int c_count = s.in_blocks == 1 ? s.in_c_last : v;
-    one_column.kw = 1;
-    choose_weight_tile(&one_column, &rg, c_count, &qw, &cc);
-    conv_pass cp = {0, s.n, s.in_blocks, s.in_h, s.in_w, s.out_blocks, s.out_h, s.out_w,
+    ge_shape s = *sp;
+    int v = e->target->vlen, qw = tile->q, cc = tile->cc;
+    int c_count = ge_channels(&s, v);
+    char vec[8];
+    vec_type(e, vec);
+    ge_pass cp = {0, s.n, s.in_blocks, s.in_h, s.in_w, s.out_blocks, s.out_h, s.out_w,
                     s.kh, s.kw, s.stride, s.pad_t, s.pad_l, c_count, 0};
     long dq = (long)s.out_h * s.out_w * v, dy_image = s.out_blocks * dq;
     long x_image = (long)s.in_blocks * s.in_h * s.in_w * v;
     char at[EM_PLUS];
     long gq = (long)s.in_blocks * s.kh * s.kw * v * v;
-    strbuf *k = &e->kernels;
+    strbuf *k = e->kernels;
     int used[MAX_TAPS] = {0};
     for (int tap = 0; tap < s.kh * s.kw; tap++) {
         for (int p = 0; p < s.out_h * s.out_w; p++)
@@ -864,12 +729,12 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const conv_shape *sp
         sb_printf(k, "static inline __attribute__((always_inline)) void %s_tap%d(\n", name, tap);
         sb_printf(k, "    const float *restrict dy, const float *restrict x, float *restrict g)\n{\n");
         for (int j = 0; j < qw; j++) {
-            sb_printf(k, "    %s", rg.vec);
+            sb_printf(k, "    %s", vec);
             for (int c = 0; c < cc; c++)
                 sb_printf(k, "%s g%d_%d = {0}", c ? "," : "", j, c);
             sb_printf(k, ";\n");
         }
-        sb_printf(k, "    %s", rg.vec);
+        sb_printf(k, "    %s", vec);
         for (int j = 0; j < qw; j++)
             sb_printf(k, " d%d,", j);
         sb_printf(k, " b;\n");
@@ -880,7 +745,7 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const conv_shape *sp
             if (sr < 0 || sc < 0)
                 continue;
             for (int j = 0; j < qw; j++)
-                sb_printf(k, "        d%d = *(const %s *)(dy%s);\n", j, rg.vec,
+                sb_printf(k, "        d%d = *(const %s *)(dy%s);\n", j, vec,
                           em_plus(at, j * dq + (long)p * v));
             for (int c = 0; c < cc; c++) {
                 sb_printf(k, "        b = splat(x[%ld]);", (long)(sr * s.in_w + sc) * v + c);
@@ -892,12 +757,12 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const conv_shape *sp
         sb_printf(k, "    }\n");
         for (int j = 0; j < qw; j++)
             for (int c = 0; c < cc; c++)
-                sb_printf(k, "    *(%s *)(g%s) = g%d_%d;\n", rg.vec,
+                sb_printf(k, "    *(%s *)(g%s) = g%d_%d;\n", vec,
                           em_plus(at, j * gq + (long)(tap * v + c) * v), j, c);
         sb_printf(k, "}\n\n");
     }
 
-    emit_weight_layer_open(k, &s, v, qw, name, title);
+    emit_weight_layer_open(k, &s, v, qw, name);
     sb_printf(k, "            const float *dy = dout + (long)kb * %ld, *x = in + (long)cb * %ld;\n",
               dq, x_image / s.in_blocks);
     /* taps that only ever meet padding are not written: their gradient is
@@ -907,17 +772,16 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const conv_shape *sp
         if (used[tap])
             sb_printf(k, "                %s_tap%d(dy, x + c0, g + c0 * %d);\n", name, tap, v);
     sb_printf(k, "            }\n        }\n");
-    emit_bias_grad(k, &s, &rg, nd->bias);
+    emit_bias_grad(k, &s, v, vec, nd->bias);
     sb_printf(k, "}\n\n");
 }
 
-void cv_backward_weights(em_ctx *e, const gr_node *nd, const char *name)
+void cv_backward_weights(em_ctx *e, const gr_node *nd, const sc_record *r, const char *name)
 {
-    conv_shape s = shape_of(e, nd);
-    char title[256];
-    conv_title(e, nd, "backward weights", title, sizeof title);
-    if (s.out_h * s.out_w <= GR_SMALL_PLANE)
-        emit_weight_plane(e, nd, &s, name, title);
+    ge_shape s = ge_shape_of(e->g, e->p, nd);
+    emit_record(e, r, "backward weights");
+    if (r->tile.kind == SC_PLANE)
+        emit_weight_plane(e, nd, &s, &r->tile, name);
     else
-        emit_weight_rows(e, nd, &s, name, title);
+        emit_weight_rows(e, nd, &s, &r->tile, name);
 }

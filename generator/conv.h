@@ -3,15 +3,18 @@
 #define CONV_H
 
 #include "emit.h"
+#include "schedule.h"
 
 /* Each defines the layer function `name` and its micro-kernels.
    forward:          name(in, w, bias, out, part)      bias may be NULL; part, when not
                      NULL, gets each output row's channel sums and sums of squares,
                      [n][rows][2][channels], rows 1 when gr_conv_flat, else out_h
    backward data:    name(dout, w, w_t, din)           w_t: workspace for the transposed weights
-   backward weights: name(in, dout, dbias, dw)         dbias may be NULL */
-void cv_forward(em_ctx *e, const gr_node *nd, const char *name);
-void cv_backward_data(em_ctx *e, const gr_node *nd, int accumulate, const char *name);
-void cv_backward_weights(em_ctx *e, const gr_node *nd, const char *name);
+   backward weights: name(in, dout, dbias, dw)         dbias may be NULL
+   Each prints what its schedule record r says and decides nothing. */
+void cv_forward(em_ctx *e, const gr_node *nd, const sc_record *r, const char *name);
+void cv_backward_data(em_ctx *e, const gr_node *nd, const sc_record *r, int accumulate,
+                      const char *name);
+void cv_backward_weights(em_ctx *e, const gr_node *nd, const sc_record *r, const char *name);
 
 #endif

@@ -217,10 +217,7 @@ int dsl_run(const dsl_options *opt, gr_graph *g, char *err, size_t err_size)
        every message: letters, digits, '.', '-' and '_' only */
     char file[128];
     snprintf(file, sizeof file, "%s", dsl_base_name(opt->script));
-    for (char *c = file; *c; c++)
-        if (!strchr("._-", *c) && !(*c >= '0' && *c <= '9') && !(*c >= 'a' && *c <= 'z') &&
-            !(*c >= 'A' && *c <= 'Z'))
-            *c = '_';
+    gr_clean_name(file);
     snprintf(g->name, sizeof g->name, "%.*s", (int)strcspn(file, "."), file);
 
     lua_State *L = lua_newstate(dsl_alloc, &ctx);

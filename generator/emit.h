@@ -9,25 +9,33 @@
 #include "graph.h"
 #include "lower.h"
 #include "plan.h"
+#include "schedule.h"
 #include "strbuf.h"
+#include "target.h"
 
+/* Kernel definitions are written in sections, printed in the order they were
+   opened: a conv shape's forward, backward-data and backward-weights kernels
+   share one, so they sit next to each other in the file. */
 typedef struct {
-    const char *name;  /* "avx512" */
-    int vlen;          /* floats per channel block */
-} em_target;
+    char *key;
+    strbuf text;
+} em_section;
 
 typedef struct {
     const gr_graph *g;
     const pl_plan *p;
-    const em_target *target;
-    strbuf kernels;    /* kernel definitions, in first-use order */
-    char **defined;    /* names of the kernels already in `kernels` */
+    const tg_target *target;
+    const sc_schedule *sched;
+    em_section *sections;
+    int n_sections, cap_sections;
+    strbuf *kernels;   /* the section being written */
+    char **defined;    /* names of the kernels already defined */
     int n_defined, cap_defined;
     strbuf step_table; /* the fn_steps entries, in step order */
     int n_steps;
 } em_ctx;
 
-#define KN_NAME 128
+#define KN_NAME 160
 
 /* kernels.c: each defines its kernel on first use and writes its name. */
 void kn_input(em_ctx *e, const gr_node *nd, int backward, char *name);
@@ -54,8 +62,13 @@ void kn_fc_bwd_data(em_ctx *e, const gr_node *nd, int accumulate, char *name);
 void kn_fc_bwd_weights(em_ctx *e, const gr_node *nd, char *name);
 void kn_loss(em_ctx *e, const gr_node *nd, char *name);
 
-/* summary.c: the layer table of gen --summary, also the generated file's header. */
+/* Makes `key`'s section the one kernels are written to, opening it if new. */
+void em_section_open(em_ctx *e, const char *key);
+
+/* summary.c: the layer table of gen --summary, also the generated file's header;
+   and gen --summary --schedule's table, a row per conv pass. */
 void em_summary(const gr_graph *g, const pl_plan *p, const char *target, strbuf *out);
+void em_schedule_table(const gr_graph *g, const pl_plan *p, const sc_schedule *s, strbuf *out);
 
 /* steps.c: forward_train, forward_eval and backward */
 void em_functions(em_ctx *e, strbuf *out);
@@ -65,6 +78,6 @@ void em_functions(em_ctx *e, strbuf *out);
    so `base%s` reads "out" rather than "out + 0".  buf: EM_PLUS bytes. */
 #define EM_PLUS 24
 const char *em_plus(char *buf, long offset);
-void em_program(const gr_graph *g, const pl_plan *p, const em_target *target, strbuf *out);
+void em_program(const gr_graph *g, const pl_plan *p, const sc_schedule *sched, strbuf *out);
 
 #endif

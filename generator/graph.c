@@ -154,3 +154,20 @@ double gr_node_macs(const gr_graph *g, const gr_node *nd)
     }
     return 0;
 }
+
+void gr_window_name(const gr_node *nd, char *buf, size_t size)
+{
+    if (nd->pad_t == nd->pad_l && nd->pad_t == nd->pad_b && nd->pad_t == nd->pad_r)
+        snprintf(buf, size, "%dx%ds%dp%d", nd->kh, nd->kw, nd->stride, nd->pad_t);
+    else
+        snprintf(buf, size, "%dx%ds%dp%d%d%d%d", nd->kh, nd->kw, nd->stride, nd->pad_t,
+                 nd->pad_l, nd->pad_b, nd->pad_r);
+}
+
+void gr_clean_name(char *s)
+{
+    for (; *s; s++)
+        if (!strchr("._-", *s) && !(*s >= '0' && *s <= '9') && !(*s >= 'a' && *s <= 'z') &&
+            !(*s >= 'A' && *s <= 'Z'))
+            *s = '_';
+}

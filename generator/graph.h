@@ -94,4 +94,11 @@ double gr_node_macs(const gr_graph *g, const gr_node *nd);
    the kernels do, and what a profile divides by. */
 double gr_node_work_macs(const gr_graph *g, const gr_node *nd);
 
+/* A conv's or pool's kernel size, stride and padding as kernel names spell
+   them: "3x3s2p1", or "3x3s1p0101" when the sides differ. */
+void gr_window_name(const gr_node *nd, char *buf, size_t size);
+/* File names reach the generated C's strings and comments: every byte but
+   letters, digits, '.', '-' and '_' becomes '_'. */
+void gr_clean_name(char *s);
+
 #endif

@@ -32,9 +32,10 @@ static void define(em_ctx *e, const char *name, const char *section, tpl_vars *v
 {
     if (!is_new_kernel(e, name))
         return;
+    em_section_open(e, name);
     tpl_set(v, "FN", "%s", name);
-    tpl_render(&e->kernels, section, v);
-    sb_printf(&e->kernels, "\n");
+    tpl_render(e->kernels, section, v);
+    sb_printf(e->kernels, "\n");
 }
 
 static void nchw(char *buf, size_t size, gr_shape s)
@@ -65,16 +66,6 @@ static const char *acc_suffix(int accumulate)
 
 /* ------------------------------------------------------------ spatial */
 
-/* Kernel size, stride and padding as they appear in names: "3x3s2p1". */
-static void window_name(const gr_node *nd, char *buf, size_t size)
-{
-    if (nd->pad_t == nd->pad_l && nd->pad_t == nd->pad_b && nd->pad_t == nd->pad_r)
-        snprintf(buf, size, "%dx%ds%dp%d", nd->kh, nd->kw, nd->stride, nd->pad_t);
-    else
-        snprintf(buf, size, "%dx%ds%dp%d%d%d%d", nd->kh, nd->kw, nd->stride, nd->pad_t,
-                 nd->pad_l, nd->pad_b, nd->pad_r);
-}
-
 static void set_window(em_ctx *e, const gr_node *nd, tpl_vars *v)
 {
     const gr_node *in = input_of(e, nd);
@@ -91,15 +82,6 @@ static void set_window(em_ctx *e, const gr_node *nd, tpl_vars *v)
     tpl_set_int(v, "PAD_L", nd->pad_l);
 }
 
-static void conv_name(em_ctx *e, const gr_node *nd, const char *pass, char *name)
-{
-    const gr_node *in = input_of(e, nd);
-    char window[48];
-    window_name(nd, window, sizeof window);
-    snprintf(name, KN_NAME, "conv%s%s_%dto%d_%dx%d_n%d_%s", window, nd->bias ? "b" : "",
-             in->out.c, nd->out.c, in->out.h, in->out.w, nd->out.n, pass);
-}
-
 /* Records kernel `name` as defined; 0 if it already was. */
 static int is_new_kernel(em_ctx *e, const char *name)
 {
@@ -111,25 +93,36 @@ static int is_new_kernel(em_ctx *e, const char *name)
     return 1;
 }
 
+/* A conv pass's kernel, named by its schedule record, in the section of its
+   layer shape (the name up to the pass). */
+static void conv_kernel(em_ctx *e, const gr_node *nd, sc_pass pass, int accumulate, char *name)
+{
+    const sc_record *r = sc_find(e->sched, (int)(nd - e->g->nodes), pass);
+    snprintf(name, KN_NAME, "%s%s", r->kernel, acc_suffix(accumulate));
+    if (!is_new_kernel(e, name))
+        return;
+    em_section_open(e, r->shape);
+    if (pass == SC_FWD)
+        cv_forward(e, nd, r, name);
+    else if (pass == SC_BWD_DATA)
+        cv_backward_data(e, nd, r, accumulate, name);
+    else
+        cv_backward_weights(e, nd, r, name);
+}
+
 void kn_conv_fwd(em_ctx *e, const gr_node *nd, char *name)
 {
-    conv_name(e, nd, "fwd", name);
-    if (is_new_kernel(e, name))
-        cv_forward(e, nd, name);
+    conv_kernel(e, nd, SC_FWD, 0, name);
 }
 
 void kn_conv_bwd_data(em_ctx *e, const gr_node *nd, int accumulate, char *name)
 {
-    conv_name(e, nd, accumulate ? "bwd_data_acc" : "bwd_data", name);
-    if (is_new_kernel(e, name))
-        cv_backward_data(e, nd, accumulate, name);
+    conv_kernel(e, nd, SC_BWD_DATA, accumulate, name);
 }
 
 void kn_conv_bwd_weights(em_ctx *e, const gr_node *nd, char *name)
 {
-    conv_name(e, nd, "bwd_weights", name);
-    if (is_new_kernel(e, name))
-        cv_backward_weights(e, nd, name);
+    conv_kernel(e, nd, SC_BWD_WEIGHTS, 0, name);
 }
 
 /* "maxpool3x3s2p1_64_112x112" + suffix; defines the shape's window search
@@ -138,7 +131,7 @@ static void maxpool_vars(em_ctx *e, const gr_node *nd, tpl_vars *v, const char *
                          const char *suffix, char *name)
 {
     char window[48], base[KN_NAME - 24]; /* room for the suffixes */
-    window_name(nd, window, sizeof window);
+    gr_window_name(nd, window, sizeof window);
     snprintf(base, sizeof base, "maxpool%s_%d_%dx%d", window, nd->out.c, input_of(e, nd)->out.h,
              input_of(e, nd)->out.w);
     set_common(e, nd, v, what);

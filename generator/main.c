@@ -1,10 +1,16 @@
 /*
  * main.c - the gen command line: network description in, one C file out.
  *
- *   gen [-D key=value]... [-I dir]... [-o out.c] [--summary] [--target T] net.lua
+ *   gen [-D key=value]... [-I dir]... [-o out.c] [--summary [--schedule]] [--target T]
+ *       [-S schedule] net.lua
  *
- * The whole file is produced in memory first, so on any error nothing reaches
- * stdout and no -o file is created or touched.
+ * The passes, in order: the description runs in the sandbox and builds the
+ * graph (dsl_run); lowering and planning fix what runs and where it lives
+ * (pl_build), checked against the limits (lim_check_plan); the schedule pass
+ * tiles every conv pass (sc_build), then a schedule file or a seed may set
+ * records (sf_apply_file, sc_randomize); emission prints it all
+ * (em_program).  The whole file is produced in memory first, so on any error
+ * nothing reaches stdout and no -o file is created or touched.
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,6 +23,9 @@
 #include "emit.h"
 #include "limit.h"
 #include "plan.h"
+#include "sched_file.h"
+#include "schedule.h"
+#include "target.h"
 
 #ifndef FLATNET_NETWORKS_DIR
 #define FLATNET_NETWORKS_DIR "networks"
@@ -28,12 +37,6 @@
 #define DEFAULT_TIME_LIMIT 60
 #define MAX_INCLUDES 32
 
-static const em_target targets[] = {
-    {"avx512", 16},
-    {"avx2", 8},
-    {"generic", 4},
-};
-
 static void usage(FILE *to)
 {
     fprintf(to,
@@ -44,30 +47,15 @@ static void usage(FILE *to)
             "  -I dir           also look for require()d modules in dir; repeatable\n"
             "  -o file          write the C to file instead of stdout\n"
             "  --summary        print the layer table instead of C\n"
+            "  --schedule       with --summary: the schedule instead, a row per conv pass\n"
+            "  -S file          take schedule records from file (README: Schedules)\n"
+            "  --schedule-seed N  every conv pass a random legal tile (tests)\n"
             "  --target T       avx512, avx2 or generic (default: this machine's best)\n"
             "  --input-grad     backward also computes the gradient of the input (tests)\n"
             "  --max-memory GIB refuse a network whose training needs more (default %g)\n"
             "  --time-limit S   stop a description that runs longer (default %d seconds)\n"
             "  -h, --help       this text\n",
             LIM_DEFAULT_MAX_GIB, DEFAULT_TIME_LIMIT);
-}
-
-static const em_target *host_target(void)
-{
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return &targets[0];
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return &targets[1];
-    return &targets[2];
-}
-
-static const em_target *find_target(const char *name)
-{
-    for (size_t i = 0; i < sizeof targets / sizeof *targets; i++)
-        if (!strcmp(targets[i].name, name))
-            return &targets[i];
-    return NULL;
 }
 
 /* networks/ beside the gen binary's build/ when it exists, else the source tree's. */
@@ -146,10 +134,10 @@ int main(int argc, char **argv)
 {
     dsl_define defines[MAX_DEFINES];
     const char *includes[MAX_INCLUDES];
-    int n_defines = 0, n_includes = 0, summary = 0, input_grad = 0;
-    double max_gib = LIM_DEFAULT_MAX_GIB, time_limit = DEFAULT_TIME_LIMIT;
-    const char *out_path = NULL, *script = NULL;
-    const em_target *target = host_target();
+    int n_defines = 0, n_includes = 0, summary = 0, input_grad = 0, schedule_table = 0;
+    double max_gib = LIM_DEFAULT_MAX_GIB, time_limit = DEFAULT_TIME_LIMIT, seed = 0;
+    const char *out_path = NULL, *script = NULL, *schedule_file = NULL;
+    const tg_target *target = tg_host();
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -186,6 +174,22 @@ int main(int argc, char **argv)
             out_path = argv[++i];
         } else if (!strcmp(arg, "--summary")) {
             summary = 1;
+        } else if (!strcmp(arg, "--schedule")) {
+            schedule_table = 1;
+        } else if (!strcmp(arg, "-S")) {
+            if (!value) {
+                fprintf(stderr, "gen: -S needs a schedule file\n");
+                goto bad_usage;
+            }
+            schedule_file = argv[++i];
+        } else if (!strcmp(arg, "--schedule-seed")) {
+            if (!(seed = positive_arg(arg, value)))
+                goto bad_usage;
+            if (seed != (unsigned)seed) {
+                fprintf(stderr, "gen: --schedule-seed needs a whole number, got '%s'\n", value);
+                goto bad_usage;
+            }
+            i++;
         } else if (!strcmp(arg, "--input-grad")) {
             input_grad = 1;
         } else if (!strcmp(arg, "--max-memory")) {
@@ -198,9 +202,9 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(arg, "--target") || !strncmp(arg, "--target=", 9)) {
             const char *name = arg[8] == '=' ? arg + 9 : (i++, value);
-            target = name ? find_target(name) : NULL;
+            target = name ? tg_find(name) : NULL;
             if (!target) {
-                fprintf(stderr, "gen: --target must be avx512, avx2 or generic, got '%s'\n",
+                fprintf(stderr, "gen: --target must be %s, got '%s'\n", tg_names(),
                         name ? name : "");
                 goto bad_usage;
             }
@@ -218,6 +222,14 @@ int main(int argc, char **argv)
         usage(stderr);
         goto bad_usage;
     }
+    if (schedule_table && !summary) {
+        fprintf(stderr, "gen: --schedule goes with --summary (gen --summary --schedule net.lua)\n");
+        goto bad_usage;
+    }
+    if (schedule_file && seed) {
+        fprintf(stderr, "gen: -S and --schedule-seed both set the schedule: give one\n");
+        goto bad_usage;
+    }
 
     dsl_options opt = {
         .script = script,
@@ -232,6 +244,7 @@ int main(int argc, char **argv)
     };
     gr_graph g;
     pl_plan plan;
+    sc_schedule sched = {0};
     char err[1024];
     gr_init(&g);
     running_script = script;
@@ -246,6 +259,17 @@ int main(int argc, char **argv)
             failed = 1;
         }
     }
+    if (!failed) {
+        sc_build(&g, &plan, target, &sched);
+        if (seed)
+            sc_randomize(&g, &plan, &sched, (unsigned)seed);
+        if (schedule_file && sf_apply_file(schedule_file, &g, &plan, &sched, stderr, err,
+                                           sizeof err) != 0) {
+            sc_free(&sched);
+            pl_free(&plan);
+            failed = 1;
+        }
+    }
     if (failed) {
         fprintf(stderr, "gen: %s\n", err);
         gr_free(&g);
@@ -253,10 +277,12 @@ int main(int argc, char **argv)
         return 1;
     }
     strbuf out = {0};
-    if (summary)
+    if (summary && schedule_table)
+        em_schedule_table(&g, &plan, &sched, &out);
+    else if (summary)
         em_summary(&g, &plan, target->name, &out);
     else
-        em_program(&g, &plan, target, &out);
+        em_program(&g, &plan, &sched, &out);
     int rc = 0;
     if (out_path)
         rc = write_file(out_path, out.data, out.len);
@@ -265,6 +291,7 @@ int main(int argc, char **argv)
         rc = -1;
     }
     sb_free(&out);
+    sc_free(&sched);
     pl_free(&plan);
     gr_free(&g);
     free_defines(defines, n_defines);

@@ -126,6 +126,28 @@ static void name_set_next_suffix(lua_State *L, const char *name, lua_Integer k)
     lua_pop(L, 1);
 }
 
+/* "resnet.lua:31 < resnet.lua:58 < resnet50.lua:3": the lines of Lua that
+   made a layer, innermost first, so a layer built by a helper names the line
+   that called it too.  Frames past the buffer are left out. */
+static void where_chain(lua_State *L, char *buf, size_t size)
+{
+    lua_Debug ar;
+    size_t len = 0;
+    buf[0] = 0;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        char one[LUA_IDSIZE + 32], src[LUA_IDSIZE];
+        if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0)
+            continue;
+        snprintf(src, sizeof src, "%s", ar.short_src); /* a load()ed chunk's name is any text */
+        gr_clean_name(src);
+        int n = snprintf(one, sizeof one, "%s%s:%d", len ? " < " : "", src, ar.currentline);
+        if (n < 0 || len + (size_t)n >= size)
+            break;
+        memcpy(buf + len, one, (size_t)n + 1);
+        len += (size_t)n;
+    }
+}
+
 /* Names node `id` scope + (opts.name or the default).  A name given twice is an
    error for layers with parameters, whose names are checkpoint keys; other layers
    (torchvision reuses one `relu`) and default names get a _2, _3 ... suffix. */
@@ -165,13 +187,7 @@ static void name_node(lua_State *L, int id, int opts, const char *dflt, const ch
         name_set_next_suffix(L, base, k);
     }
     name_set_next_suffix(L, nd->name, 2);
-    luaL_where(L, 1);
-    const char *where = lua_tostring(L, -1);
-    size_t len = strlen(where);
-    while (len && (where[len - 1] == ':' || where[len - 1] == ' '))
-        len--;
-    snprintf(nd->where, sizeof nd->where, "%.*s", (int)len, where);
-    lua_pop(L, 1);
+    where_chain(L, nd->where, sizeof nd->where);
 }
 
 /* A node consuming `in`, with its output shape still to fill in. */

@@ -18,6 +18,7 @@ typedef struct {
     const long *off;      /* arena offsets of the values on this timeline */
     int pass;             /* enum fn_pass */
     const char *what;     /* the running step's description, from its comment */
+    char schedule[160];   /* the running conv step's schedule record, or "" */
     int reads_state;      /* a step passed S: the function must declare it */
 } writer;
 
@@ -74,10 +75,23 @@ static void macs_text(double macs, char *buf, size_t size)
     snprintf(buf, size, "%.3g %s", macs, unit[u]);
 }
 
-/* The comment above a call: layer, what runs, shapes, MACs, where it was written. */
+/* A conv step's schedule record, for its comment and the step table. */
+static void set_schedule(writer *w, const lw_step *st)
+{
+    static const sc_pass passes[] = {[LW_CONV] = SC_FWD, [LW_CONV_BWD_DATA] = SC_BWD_DATA,
+                                     [LW_CONV_BWD_WEIGHTS] = SC_BWD_WEIGHTS};
+    w->schedule[0] = 0;
+    if (st->kind == LW_CONV || st->kind == LW_CONV_BWD_DATA || st->kind == LW_CONV_BWD_WEIGHTS)
+        sc_call_text(sc_find(w->e->sched, st->node, passes[st->kind]), w->schedule,
+                     sizeof w->schedule);
+}
+
+/* The comment above a call: layer, what runs, shapes, MACs, a conv's schedule,
+   where it was written. */
 static void comment(writer *w, const lw_step *st, const char *what)
 {
     w->what = what;
+    set_schedule(w, st);
     const gr_node *nd = node(w, st->node);
     char in[64] = "", out[64];
     int first = st->group.bn >= 0 ? st->group.bn : st->node;
@@ -93,6 +107,8 @@ static void comment(writer *w, const lw_step *st, const char *what)
         macs_text(macs, text, sizeof text);
         sb_printf(w->body, "  %s/image", text);
     }
+    if (*w->schedule)
+        sb_printf(w->body, "\n       %s", w->schedule);
     sb_printf(w->body, "  (%s) */\n", nd->where);
 }
 
@@ -114,13 +130,14 @@ static double step_flops(const writer *w, const lw_step *st)
     }
 }
 
-/* After a call: its profile mark, and its entry in the generated fn_steps. */
-static void end_step(writer *w, const lw_step *st)
+/* After a call of kernel fn: its profile mark, and its entry in the generated
+   fn_steps. */
+static void end_step(writer *w, const lw_step *st, const char *fn)
 {
     em_ctx *e = w->e;
     sb_printf(w->body, "    if (b->profile)\n        fn_profile_mark(b, %d);\n", e->n_steps++);
-    sb_printf(&e->step_table, "    {%d, %d, \"%s\", %.0f},\n", st->node, w->pass, w->what,
-              step_flops(w, st));
+    sb_printf(&e->step_table, "    {%d, %d, \"%s\", %.0f, \"%s\", \"%s\"},\n", st->node, w->pass,
+              w->what, step_flops(w, st), fn, w->schedule);
 }
 
 /* "bn+add+relu of layer1.0.bn3, layer1.0.downsample.1" */
@@ -230,14 +247,14 @@ static void forward_step(writer *w, const lw_step *st)
         fprintf(stderr, "gen: internal error: step %d in forward\n", st->kind);
         exit(2);
     }
-    end_step(w, st);
+    end_step(w, st, fn);
 }
 
 static void write_forward(em_ctx *e, strbuf *out, const lw_list *list, const long *off,
                           int train)
 {
     strbuf body = {0};
-    writer w = {e, &body, off, train ? FN_PASS_FORWARD : FN_PASS_EVAL, "", 0};
+    writer w = {e, &body, off, train ? FN_PASS_FORWARD : FN_PASS_EVAL, "", "", 0};
     for (int i = 0; i < list->n; i++)
         forward_step(&w, &list->steps[i]);
     sb_printf(out, "/* Forward, %s. */\n", train ? "training: batch statistics, keeps what backward "
@@ -255,10 +272,10 @@ static void write_forward(em_ctx *e, strbuf *out, const lw_list *list, const lon
 
 /* ----------------------------------------------------------- backward */
 
-static void bn_apply_bwd_call(const writer *w, const lw_step *st)
+static void bn_apply_bwd_call(const writer *w, const lw_step *st, char *fn)
 {
     const lw_group *grp = &st->group;
-    char fn[KN_NAME], a[32], b[32], c[32], d[32], f[32], g[32], h[32];
+    char a[32], b[32], c[32], d[32], f[32], g[32], h[32];
     strbuf *o = w->body;
     kn_bn_apply_bwd(w->e, grp, st->out[0] >= 0, st->accumulate[0], st->out[1] >= 0,
                     st->accumulate[1], fn);
@@ -302,7 +319,7 @@ static void backward_step(writer *w, const lw_step *st)
     case LW_BN_APPLY_BWD:
         group_text(w, &st->group, "backward", what, sizeof what);
         comment(w, st, what);
-        bn_apply_bwd_call(w, st);
+        bn_apply_bwd_call(w, st, fn);
         break;
     case LW_RELU_BWD:
         comment(w, st, e->p->prog.values[st->out[0]].alias == st->in[1] ?
@@ -344,13 +361,13 @@ static void backward_step(writer *w, const lw_step *st)
         fprintf(stderr, "gen: internal error: step %d in backward\n", st->kind);
         exit(2);
     }
-    end_step(w, st);
+    end_step(w, st, fn);
 }
 
 static void write_backward(em_ctx *e, strbuf *out)
 {
     strbuf body = {0};
-    writer w = {e, &body, e->p->train_off, FN_PASS_BACKWARD, "", 0};
+    writer w = {e, &body, e->p->train_off, FN_PASS_BACKWARD, "", "", 0};
     const lw_list *list = &e->p->prog.backward;
     for (int i = 0; i < list->n; i++)
         backward_step(&w, &list->steps[i]);

@@ -108,14 +108,15 @@ static void print_table(const fn_network *net, const layer_time *lt, int steps, 
 static void print_steps(const fn_network *net, const double *profile, int steps, double peak,
                         int eval)
 {
-    printf("\n%-32s %-40s %9s %8s %6s\n", "layer", "kernel call", "ms", "GFLOP/s", "peak");
+    printf("\n%-32s %-40s %9s %8s %6s  %s\n", "layer", "kernel call", "ms", "GFLOP/s", "peak",
+           "kernel and schedule");
     for (int s = 0; s < net->n_steps; s++) {
         const fn_step *st = &net->steps[s];
         if ((st->pass == FN_PASS_EVAL) != eval)
             continue;
         printf("%-32s %-40s", net->layers[st->layer].name, st->what);
         cell(profile[s], st->flops * steps, steps, peak);
-        printf("\n");
+        printf("  %s%s%s\n", st->kernel, *st->schedule ? "  " : "", st->schedule);
     }
 }
 
@@ -132,7 +133,8 @@ int fn_cli_profile(const fn_network *net, int argc, char **argv)
         {FN_FLAG("--eval", FN_ARG_BOOL, &eval, NULL, "time inference (forward in evaluation "
                                                      "mode) instead of training")},
         {FN_FLAG("--calls", FN_ARG_BOOL, &by_call, NULL, "a row per kernel call instead of per "
-                                                         "layer")},
+                                                         "layer, with the kernel's name and a "
+                                                         "conv's schedule")},
     };
     fn_command cmd = {
         .command = "profile",

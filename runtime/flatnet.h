@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define FN_ABI_VERSION 2
+#define FN_ABI_VERSION 3
 
 /* What a tensor is, and so which region holds it. */
 enum fn_tensor_kind {
@@ -106,6 +106,9 @@ typedef struct fn_step {
     int pass;           /* enum fn_pass */
     const char *what;   /* "conv", "conv backward data", "bn+add+relu" ... */
     double flops;       /* floating-point operations a call, whole batch (0: not counted) */
+    const char *kernel; /* the generated function it calls */
+    const char *schedule; /* a conv's schedule record, "row p=14 q=4 chunk=4 outer=blocks";
+                           "" for the other kernels */
 } fn_step;
 
 /* Called by generated code when profiling: the time since the previous mark
@@ -127,6 +130,8 @@ typedef struct fn_network {
     const char *name;          /* e.g. "resnet50" */
     const char *target;        /* code generation target, e.g. "avx512" */
     const char *summary;       /* the layer table gen --summary prints */
+    const char *schedule;      /* what chose the conv schedules: "the cost model", or the
+                                  model with records from a file, or a seed */
     int batch, in_h, in_w, in_c, classes;
     int has_input_grad;        /* backward also writes buffers.input_grad */
 

@@ -41,7 +41,8 @@ test-asan: deps-hardening
 	@$(ASAN_ENV) $(MAKE) --no-print-directory B=$(ASAN_B) CC="$(ASAN_CC)" \
 	    CFLAGS="$(ASAN_OPT) -DBUILD_DIR='\"$(ASAN_B)\"'" \
 	    NET_CFLAGS="$(ASAN_OPT) -march=native -fopenmp" RT_NET_CFLAGS="$(ASAN_OPT) -march=native -fopenmp" \
-	    OPS_CFLAGS="$(ASAN_OPT) -march=native -fopenmp" all $(ASAN_TARGETS)
+	    OPS_CFLAGS="$(ASAN_OPT) -march=native -fopenmp" SCHED_CFLAGS="$(ASAN_OPT) -march=native -fopenmp" \
+	    SCHED_SEEDS="1 2 3" all $(ASAN_TARGETS)
 	@tests/san_logs.sh $(SAN_LOGS) "AddressSanitizer + UndefinedBehaviorSanitizer"
 
 # ThreadSanitizer, built with clang in build-tsan/: OpenMP is then LLVM's

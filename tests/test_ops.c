@@ -593,8 +593,11 @@ static int add_case_tests(ops_case *c, const fn_network **builds, int n_builds,
     for (int j = 0; j < n_builds; j++) {
         if (strcmp(builds[j]->name, c->name))
             continue;
-        name = malloc(strlen(c->name) + strlen(builds[j]->target) + 32);
-        sprintf(name, "%s %s%s", c->name, builds[j]->target, build_kind(builds[j]));
+        const char *sched = builds[j]->schedule;
+        name = malloc(strlen(c->name) + strlen(builds[j]->target) + strlen(sched) + 48);
+        sprintf(name, "%s %s%s%s%s", c->name, builds[j]->target, build_kind(builds[j]),
+                strcmp(sched, "the cost model") ? ", schedule: " : "",
+                strcmp(sched, "the cost model") ? sched : "");
         tests[n++] = (struct CMUnitTest){name, test_generated, NULL, NULL, (void *)builds[j]};
     }
     return n;

@@ -1,0 +1,46 @@
+/* geom.c - the geometry of a convolution's passes (geom.h). */
+#include "geom.h"
+
+ge_shape ge_shape_of(const gr_graph *g, const pl_plan *p, const gr_node *nd)
+{
+    const gr_node *in = &g->nodes[nd->in[0]];
+    int v = p->vlen;
+    ge_shape s = {
+        nd->out.n, p->nodes[nd->in[0]].c_pad / v, p->nodes[nd - g->nodes].c_pad / v,
+        in->out.h, in->out.w, nd->out.h, nd->out.w,
+        nd->kh, nd->kw, nd->stride, nd->pad_t, nd->pad_l,
+        in->out.c < v ? in->out.c : v, gr_conv_flat(nd),
+    };
+    if (s.flat) {
+        s.in_w *= s.in_h;
+        s.out_w *= s.out_h;
+        s.in_h = s.out_h = 1;
+    }
+    return s;
+}
+
+int ge_channels(const ge_shape *s, int vlen)
+{
+    return s->in_blocks == 1 ? s->in_c_last : vlen;
+}
+
+ge_pass ge_forward(const ge_shape *s, int vlen)
+{
+    long w_block = (long)s->in_blocks * s->kh * s->kw * vlen * vlen;
+    ge_pass cp = {0, s->n, s->in_blocks, s->in_h, s->in_w, s->out_blocks, s->out_h, s->out_w,
+                  s->kh, s->kw, s->stride, s->pad_t, s->pad_l, ge_channels(s, vlen), w_block};
+    return cp;
+}
+
+ge_pass ge_backward_data(const ge_shape *s, int vlen)
+{
+    long w_block = (long)s->out_blocks * s->kh * s->kw * vlen * vlen;
+    ge_pass cp = {1, s->n, s->out_blocks, s->out_h, s->out_w, s->in_blocks, s->in_h, s->in_w,
+                  s->kh, s->kw, s->stride, s->pad_t, s->pad_l, vlen, w_block};
+    return cp;
+}
+
+int ge_plane(int out_h, int out_w)
+{
+    return out_h * out_w <= GR_SMALL_PLANE;
+}

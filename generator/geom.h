@@ -1,0 +1,47 @@
+/*
+ * geom.h - the geometry of a convolution's three passes, in channel blocks:
+ * what the schedule pass weighs and what conv.c's emitter loops over.
+ *
+ * Activations are [n][c / V][h][w][V] and weights [k / V][c / V][r][s][V c][V k]
+ * (V = the target's vector width), so V channels make one vector.
+ */
+#ifndef GEOM_H
+#define GEOM_H
+
+#include "graph.h"
+#include "plan.h"
+
+/* A conv layer's shape, with 1x1 stride-1 convolutions flattened to one long
+   row (their pixels are contiguous), which lets tiles run across image rows. */
+typedef struct {
+    int n, in_blocks, out_blocks;
+    int in_h, in_w, out_h, out_w;
+    int kh, kw, stride, pad_t, pad_l;
+    int in_c_last;   /* channels of a single input block (the stem's 3) */
+    int flat;        /* flattened: a 1x1 stride-1 convolution */
+} ge_shape;
+
+/* A convolution pass, forward or transposed (backward data), from the point
+   of view of its output: out_blocks x out_h x out_w vectors, each summing
+   in_blocks x kh x kw x (channels a block) broadcasts. */
+typedef struct {
+    int backward;
+    int n;
+    int in_blocks, in_h, in_w;    /* what is broadcast */
+    int out_blocks, out_h, out_w; /* what is vectorised */
+    int kh, kw, stride, pad_t, pad_l;
+    int c_count;                  /* input channels a block that hold data */
+    long w_block;                 /* floats between output blocks in the weights */
+} ge_pass;
+
+ge_shape ge_shape_of(const gr_graph *g, const pl_plan *p, const gr_node *nd);
+/* Input channels of a block that hold data: the stem's 3, else V. */
+int ge_channels(const ge_shape *s, int vlen);
+ge_pass ge_forward(const ge_shape *s, int vlen);
+/* Backward data: the transposed convolution over dY. */
+ge_pass ge_backward_data(const ge_shape *s, int vlen);
+/* Output planes this small run as "plane passes": a tile is whole planes of
+   one or more images, every tap resolved at generation time. */
+int ge_plane(int out_h, int out_w);
+
+#endif

@@ -1,0 +1,468 @@
+/*
+ * schedule.c - the schedule pass: a record for every convolution pass, chosen
+ * by a cost model of the target (target.h), and the legal space records may
+ * be set to.
+ *
+ * The model counts a micro-kernel step: a row or plane tile of P pixels x Q
+ * vectors does P x Q FMAs and P + Q loads (Q weight vectors, P broadcasts) for
+ * each input channel and kernel column.  Its cycles are the larger of the FMA
+ * pipes' time (at least pipes x latency FMAs must be in flight to hide the
+ * latency) and the load ports' time, plus the loop's upkeep.  A record's cost
+ * is that model's cycles a vector FMA over the whole pass (1 / pipes is the
+ * peak); the tile the model picks has the lowest, and the runner-up is shown
+ * beside it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "schedule.h"
+
+const char *sc_pass_name(sc_pass pass)
+{
+    static const char *const names[] = {"fwd", "bwd_data", "bwd_weights"};
+    return names[pass];
+}
+
+const char *sc_kind_name(sc_kind kind)
+{
+    static const char *const names[] = {"row", "flat", "plane"};
+    return names[kind];
+}
+
+/* ----------------------------------------------------------- the model */
+
+/* Cycles of one micro-kernel step of `fmas` FMAs and `loads` loads. */
+static double step_cycles(const tg_target *t, int fmas, int loads)
+{
+    int in_flight = t->fma_pipes * t->fma_latency;
+    double fma = (double)(fmas > in_flight ? fmas : in_flight) / t->fma_pipes;
+    double load = (double)loads / t->loads_a_cycle;
+    return (fma > load ? fma : load) + t->step_overhead;
+}
+
+/* A row pass: every tile of an output row, the last one part-filled. */
+static double row_cost(const tg_target *t, const ge_pass *cp, int p, int q)
+{
+    int tiles = (cp->out_w + p - 1) / p;
+    double fmas = 0, cycles = 0;
+    for (int i = 0; i < tiles; i++) {
+        int pix = i == tiles - 1 ? cp->out_w - i * p : p;
+        fmas += pix * q;
+        cycles += step_cycles(t, pix * q, pix + q);
+    }
+    return cycles / fmas;
+}
+
+static double plane_cost(const tg_target *t, const ge_pass *cp, int images, int q)
+{
+    int pix = images * cp->out_h * cp->out_w;
+    return step_cycles(t, pix * q, pix + q) / (pix * q);
+}
+
+/* Backward weights: q vectors x kw columns x cc channels of dW a step (kw = 1
+   for a plane's per-tap tiles), q dY loads and kw x cc broadcasts. */
+static double weight_cost(const tg_target *t, int kw, int q, int cc)
+{
+    int fmas = q * kw * cc, loads = q + kw * cc;
+    int in_flight = t->fma_pipes * t->fma_latency;
+    return ((fmas > in_flight ? fmas : in_flight) + loads * t->wt_load_cost) / t->fma_pipes /
+           fmas;
+}
+
+/* The input blocks a micro-kernel call sweeps: the largest divisor of
+   in_blocks whose weights for a tile's q vectors fit the L1 budget, so the
+   tiles of a row reuse them from L1 instead of streaming them from L2. */
+static int model_chunk(const tg_target *t, const ge_pass *cp, int q)
+{
+    long per_block = (long)q * cp->kh * cp->kw * t->vlen * t->vlen * (long)sizeof(float);
+    int chunk = 1;
+    for (int c = 1; c <= cp->in_blocks; c++)
+        if (cp->in_blocks % c == 0 && c * per_block <= t->l1_weights)
+            chunk = c;
+    return chunk;
+}
+
+/* --------------------------------------------------------- the records */
+
+typedef struct {
+    const gr_graph *g;
+    const pl_plan *p;
+    const tg_target *t;
+} sc_env;
+
+static ge_shape shape(const sc_env *env, int node)
+{
+    return ge_shape_of(env->g, env->p, &env->g->nodes[node]);
+}
+
+static ge_pass geometry(const sc_env *env, int node, sc_pass pass)
+{
+    ge_shape s = shape(env, node);
+    return pass == SC_BWD_DATA ? ge_backward_data(&s, env->t->vlen) : ge_forward(&s, env->t->vlen);
+}
+
+ge_pass sc_geometry(const gr_graph *g, const pl_plan *p, const sc_record *r)
+{
+    ge_shape s = ge_shape_of(g, p, &g->nodes[r->node]);
+    return r->pass == SC_BWD_DATA ? ge_backward_data(&s, p->vlen) : ge_forward(&s, p->vlen);
+}
+
+static sc_kind kind_of(const sc_env *env, int node, sc_pass pass)
+{
+    ge_shape s = shape(env, node);
+    if (pass == SC_BWD_WEIGHTS)
+        return ge_plane(s.out_h, s.out_w) ? SC_PLANE : SC_ROW;
+    ge_pass cp = geometry(env, node, pass);
+    if (ge_plane(cp.out_h, cp.out_w))
+        return SC_PLANE;
+    return s.flat ? SC_FLAT : SC_ROW;
+}
+
+static double cost_of(const sc_env *env, int node, sc_pass pass, const sc_tile *tile)
+{
+    if (pass == SC_BWD_WEIGHTS) {
+        ge_shape s = shape(env, node);
+        return weight_cost(env->t, tile->kind == SC_PLANE ? 1 : s.kw, tile->q, tile->cc);
+    }
+    ge_pass cp = geometry(env, node, pass);
+    return tile->kind == SC_PLANE ? plane_cost(env->t, &cp, tile->p, tile->q)
+                                  : row_cost(env->t, &cp, tile->p, tile->q);
+}
+
+/* Accumulators of a tile: pixels x vectors, or dW's vectors x columns x
+   channels. */
+static int accumulators(const sc_env *env, int node, sc_pass pass, const sc_tile *tile)
+{
+    if (pass == SC_BWD_WEIGHTS)
+        return tile->q * (tile->kind == SC_PLANE ? 1 : shape(env, node).kw) * tile->cc;
+    ge_pass cp = geometry(env, node, pass);
+    return tile->q * (tile->kind == SC_PLANE ? tile->p * cp.out_h * cp.out_w : tile->p);
+}
+
+#define WHY(...) (snprintf(why, size, __VA_ARGS__), -1)
+
+int sc_legal(const gr_graph *g, const pl_plan *p, const tg_target *t, int node, sc_pass pass,
+             const sc_tile *tile, char *why, size_t size)
+{
+    sc_env env = {g, p, t};
+    ge_shape s = shape(&env, node);
+    sc_kind kind = kind_of(&env, node, pass);
+    if (tile->kind != kind)
+        return WHY("kind=%s: this pass is a %s pass (the shape decides)", sc_kind_name(tile->kind),
+                   sc_kind_name(kind));
+    if (pass == SC_BWD_WEIGHTS) {
+        int c_count = ge_channels(&s, t->vlen);
+        if (tile->q < 1 || s.out_blocks % tile->q)
+            return WHY("q=%d does not divide the %d output blocks", tile->q, s.out_blocks);
+        if (tile->cc < 1 || c_count % tile->cc)
+            return WHY("cc=%d does not divide the %d input channels of a block", tile->cc, c_count);
+        if (tile->outer != SC_OUTER_BLOCKS)
+            return WHY("outer=images: bwd_weights is split over dW tiles only");
+    } else {
+        ge_pass cp = geometry(&env, node, pass);
+        int plane = cp.out_h * cp.out_w;
+        if (tile->q < 1 || cp.out_blocks % tile->q)
+            return WHY("q=%d does not divide the %d output blocks", tile->q, cp.out_blocks);
+        if (tile->chunk < 1 || cp.in_blocks % tile->chunk)
+            return WHY("chunk=%d does not divide the %d input blocks", tile->chunk, cp.in_blocks);
+        if (kind == SC_PLANE) {
+            if (tile->p < 1 || cp.n % tile->p)
+                return WHY("p=%d images does not divide the batch of %d", tile->p, cp.n);
+            if (tile->p * plane > SC_MAX_P)
+                return WHY("p=%d images of %d pixels: more than %d pixels a tile", tile->p, plane,
+                           SC_MAX_P);
+        } else {
+            if (tile->p < 1 || tile->p > SC_MAX_P || tile->p > cp.out_w + cp.stride - 1)
+                return WHY("p=%d: a row tile holds 1 to %d pixels here", tile->p,
+                           cp.out_w + cp.stride - 1 < SC_MAX_P ? cp.out_w + cp.stride - 1
+                                                               : SC_MAX_P);
+            if (cp.backward && cp.stride > 1 && tile->p % cp.stride)
+                return WHY("p=%d: a stride-%d bwd_data tile starts on a multiple of the stride",
+                           tile->p, cp.stride);
+        }
+    }
+    /* more accumulators than registers cannot be a register tile; up to that
+       GCC may spill a few (slower, still right), which the model avoids */
+    int acc = accumulators(&env, node, pass, tile);
+    if (acc > t->vregs)
+        return WHY("%d accumulators exceed %s's %d vector registers", acc, t->name, t->vregs);
+    return 0;
+}
+
+/* The model's tile of (node, pass) and its runner-up: the lowest cost, larger
+   q first so that on a tie (within 0.2%) the tile with fewer loads wins. */
+static void model_choice(const sc_env *env, sc_record *r)
+{
+    const tg_target *t = env->t;
+    ge_shape s = shape(env, r->node);
+    sc_kind kind = kind_of(env, r->node, r->pass);
+    double best = -1, second = -1;
+    sc_tile tile = {kind, 1, 1, 1, 1, SC_OUTER_BLOCKS};
+    r->model = tile;
+    r->has_alt = 0;
+    if (r->pass == SC_BWD_WEIGHTS) {
+        int c_count = ge_channels(&s, t->vlen), kw = kind == SC_PLANE ? 1 : s.kw;
+        for (int q = 1; q <= 4 && q <= s.out_blocks; q++)
+            for (int cc = 1; cc <= c_count; cc++) {
+                if (s.out_blocks % q || c_count % cc || q * kw * cc + q + 2 > t->vregs)
+                    continue;
+                tile.q = q, tile.cc = cc;
+                double score = 1 / weight_cost(t, kw, q, cc);
+                if (score > best * 1.002) {
+                    if (best > 0)
+                        r->alt = r->model, r->has_alt = 1, second = best;
+                    best = score, r->model = tile;
+                } else if (score > second) {
+                    r->alt = tile, r->has_alt = 1, second = score;
+                }
+            }
+    } else {
+        ge_pass cp = geometry(env, r->node, r->pass);
+        int plane = cp.out_h * cp.out_w;
+        for (int q = 4; q >= 1; q--) {
+            if (q > cp.out_blocks || cp.out_blocks % q)
+                continue;
+            for (int p = 1;; p++) {
+                int pixels = kind == SC_PLANE ? p * plane : p;
+                if (pixels * q > t->max_acc || pixels > SC_MAX_P)
+                    break;
+                if (kind == SC_PLANE ? cp.n % p != 0
+                                     : (p > cp.out_w + cp.stride - 1 ||
+                                        (cp.backward && cp.stride > 1 && p % cp.stride)))
+                    continue;
+                tile.p = p, tile.q = q;
+                double score = 1 / (kind == SC_PLANE ? plane_cost(t, &cp, p, q)
+                                                     : row_cost(t, &cp, p, q));
+                if (score > best * 1.002) {
+                    if (best > 0)
+                        r->alt = r->model, r->has_alt = 1, second = best;
+                    best = score, r->model = tile;
+                } else if (score > second) {
+                    r->alt = tile, r->has_alt = 1, second = score;
+                }
+            }
+        }
+        r->model.chunk = kind == SC_PLANE ? cp.in_blocks : model_chunk(t, &cp, r->model.q);
+        r->alt.chunk = kind == SC_PLANE ? cp.in_blocks : model_chunk(t, &cp, r->alt.q);
+    }
+    if (r->has_alt)
+        r->alt_cost = cost_of(env, r->node, r->pass, &r->alt);
+}
+
+static int same_tile(const sc_tile *a, const sc_tile *b)
+{
+    return a->kind == b->kind && a->p == b->p && a->q == b->q && a->chunk == b->chunk &&
+           a->cc == b->cc && a->outer == b->outer;
+}
+
+/* "conv3x3s1p1_64to64_56x56_n8_fwd": everything the kernel's body depends on;
+   a tile other than the model's adds itself ("_t7x4c2i"), so layers of one
+   shape that run different tiles get different kernels. */
+static void kernel_name(const sc_env *env, sc_record *r)
+{
+    const gr_node *nd = &env->g->nodes[r->node];
+    const gr_node *in = &env->g->nodes[nd->in[0]];
+    char window[48], tag[32] = "";
+    gr_window_name(nd, window, sizeof window);
+    const sc_tile *t = &r->tile;
+    if (!same_tile(&r->tile, &r->model)) {
+        if (r->pass == SC_BWD_WEIGHTS)
+            snprintf(tag, sizeof tag, "_t%dx%d", t->q, t->cc);
+        else
+            snprintf(tag, sizeof tag, "_t%dx%dc%d%s", t->p, t->q, t->chunk,
+                     t->outer == SC_OUTER_IMAGES ? "i" : "");
+    }
+    snprintf(r->shape, sizeof r->shape, "conv%s%s_%dto%d_%dx%d_n%d", window, nd->bias ? "b" : "",
+             in->out.c, nd->out.c, in->out.h, in->out.w, nd->out.n);
+    snprintf(r->kernel, sizeof r->kernel, "%s_%s%s", r->shape, sc_pass_name(r->pass), tag);
+}
+
+void sc_set(const gr_graph *g, const pl_plan *p, const tg_target *t, sc_record *r,
+            const sc_tile *tile, const char *source)
+{
+    sc_env env = {g, p, t};
+    r->tile = *tile;
+    r->cost = cost_of(&env, r->node, r->pass, tile);
+    snprintf(r->source, sizeof r->source, "%s", source);
+    kernel_name(&env, r);
+}
+
+/* Which passes of node the program runs. */
+static int runs(const lw_list *list, int node, lw_kind kind)
+{
+    for (int i = 0; i < list->n; i++)
+        if (list->steps[i].node == node && list->steps[i].kind == kind)
+            return 1;
+    return 0;
+}
+
+void sc_build(const gr_graph *g, const pl_plan *p, const tg_target *t, sc_schedule *s)
+{
+    sc_env env = {g, p, t};
+    static const lw_kind kinds[SC_PASSES] = {LW_CONV, LW_CONV_BWD_DATA, LW_CONV_BWD_WEIGHTS};
+    memset(s, 0, sizeof *s);
+    s->target = t;
+    snprintf(s->origin, sizeof s->origin, "the cost model");
+    s->of_node = xmalloc((size_t)g->n_nodes * sizeof *s->of_node);
+    for (int i = 0; i < g->n_nodes; i++) {
+        s->of_node[i] = -1;
+        if (g->nodes[i].op != OP_CONV)
+            continue;
+        s->of_node[i] = s->n;
+        for (int pass = 0; pass < SC_PASSES; pass++) {
+            s->recs = xgrow(s->recs, &s->cap, s->n, sizeof *s->recs);
+            sc_record *r = &s->recs[s->n++];
+            memset(r, 0, sizeof *r);
+            r->node = i;
+            r->pass = (sc_pass)pass;
+            r->used = runs(pass == SC_FWD ? &p->prog.train : &p->prog.backward, i, kinds[pass]);
+            model_choice(&env, r);
+            sc_set(g, p, t, r, &r->model, "");
+        }
+    }
+}
+
+void sc_free(sc_schedule *s)
+{
+    free(s->recs);
+    free(s->of_node);
+    memset(s, 0, sizeof *s);
+}
+
+sc_record *sc_find_mut(sc_schedule *s, int node, sc_pass pass)
+{
+    if (node < 0 || s->of_node[node] < 0)
+        return NULL;
+    sc_record *r = &s->recs[s->of_node[node] + (int)pass];
+    return r->used ? r : NULL;
+}
+
+const sc_record *sc_find(const sc_schedule *s, int node, sc_pass pass)
+{
+    return sc_find_mut((sc_schedule *)s, node, pass);
+}
+
+/* ------------------------------------------------------- random tiles */
+
+static unsigned next_random(unsigned *state)
+{
+    unsigned x = *state; /* xorshift32 */
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *state = x;
+}
+
+/* Calls visit for every legal tile of r, in a fixed order; stops when it
+   returns nonzero.  Sizes that cannot divide are skipped before sc_legal. */
+static void each_legal(const sc_env *env, const sc_record *r,
+                       int (*visit)(const sc_tile *, void *), void *arg)
+{
+    char why[160];
+    int weights = r->pass == SC_BWD_WEIGHTS;
+    ge_shape s = shape(env, r->node);
+    ge_pass cp = geometry(env, r->node, r->pass);
+    int blocks = weights ? s.out_blocks : cp.out_blocks, in_blocks = weights ? 1 : cp.in_blocks;
+    int max_p = weights ? 1 : r->model.kind == SC_PLANE ? cp.n : SC_MAX_P;
+    int channels = weights ? ge_channels(&s, env->t->vlen) : 1;
+    sc_tile t = {r->model.kind, 1, 1, 1, 1, SC_OUTER_BLOCKS};
+    for (t.q = 1; t.q <= blocks; t.q++)
+        for (t.p = 1; t.p <= max_p && !(blocks % t.q); t.p++)
+            for (t.chunk = 1; t.chunk <= in_blocks; t.chunk++)
+                for (t.cc = 1; t.cc <= channels && !(in_blocks % t.chunk); t.cc++)
+                    for (int o = 0; o < (weights ? 1 : 2) && !(channels % t.cc); o++) {
+                        t.outer = (sc_outer)o;
+                        if (!sc_legal(env->g, env->p, env->t, r->node, r->pass, &t, why,
+                                      sizeof why) &&
+                            visit(&t, arg))
+                            return;
+                    }
+}
+
+typedef struct {
+    long count, pick;
+    sc_tile chosen;
+} pick_state;
+
+static int count_tile(const sc_tile *t, void *arg)
+{
+    (void)t;
+    ((pick_state *)arg)->count++;
+    return 0;
+}
+
+static int pick_tile(const sc_tile *t, void *arg)
+{
+    pick_state *ps = arg;
+    if (ps->pick-- == 0) {
+        ps->chosen = *t;
+        return 1;
+    }
+    return 0;
+}
+
+void sc_randomize(const gr_graph *g, const pl_plan *p, sc_schedule *s, unsigned seed)
+{
+    sc_env env = {g, p, s->target};
+    unsigned state = seed * 2654435761u + 1;
+    char source[SC_SOURCE_MAX];
+    snprintf(source, sizeof source, "seed %u", seed);
+    for (int i = 0; i < s->n; i++) {
+        sc_record *r = &s->recs[i];
+        pick_state ps = {0, 0, r->model};
+        each_legal(&env, r, count_tile, &ps);
+        ps.pick = (long)(next_random(&state) % (unsigned)ps.count);
+        each_legal(&env, r, pick_tile, &ps);
+        sc_set(g, p, s->target, r, &ps.chosen, source);
+    }
+    snprintf(s->origin, sizeof s->origin, "legal tiles drawn at random (gen --schedule-seed %u)",
+             seed);
+}
+
+/* ---------------------------------------------------------------- text */
+
+void sc_tile_text(const sc_record *r, const sc_tile *t, char *buf, size_t size)
+{
+    if (r->pass == SC_BWD_WEIGHTS)
+        snprintf(buf, size, "q=%d cc=%d", t->q, t->cc);
+    else
+        snprintf(buf, size, "p=%d q=%d chunk=%d outer=%s", t->p, t->q, t->chunk,
+                 t->outer == SC_OUTER_IMAGES ? "images" : "blocks");
+}
+
+void sc_split_text(const gr_graph *g, const pl_plan *p, const sc_record *r, char *buf,
+                   size_t size)
+{
+    ge_shape s = ge_shape_of(g, p, &g->nodes[r->node]);
+    const sc_tile *t = &r->tile;
+    if (r->pass == SC_BWD_WEIGHTS) {
+        snprintf(buf, size, "kb/%d x cb = %d x %d = %d", t->q, s.out_blocks / t->q, s.in_blocks,
+                 s.out_blocks / t->q * s.in_blocks);
+        return;
+    }
+    ge_pass cp = sc_geometry(g, p, r);
+    int ob = cp.out_blocks / t->q, imgs = t->kind == SC_PLANE ? cp.n / t->p : cp.n;
+    const char *n = t->kind == SC_PLANE ? "n/p" : "n";
+    char obs[16];
+    snprintf(obs, sizeof obs, "ob/%d", t->q);
+    if (t->kind == SC_PLANE)
+        snprintf(buf, size, "%s x %s = %d x %d = %d", t->outer == SC_OUTER_IMAGES ? n : obs,
+                 t->outer == SC_OUTER_IMAGES ? obs : n,
+                 t->outer == SC_OUTER_IMAGES ? imgs : ob, t->outer == SC_OUTER_IMAGES ? ob : imgs,
+                 ob * imgs);
+    else
+        snprintf(buf, size, "%s x %s x row = %d x %d x %d = %d",
+                 t->outer == SC_OUTER_IMAGES ? n : obs, t->outer == SC_OUTER_IMAGES ? obs : n,
+                 t->outer == SC_OUTER_IMAGES ? imgs : ob, t->outer == SC_OUTER_IMAGES ? ob : imgs,
+                 cp.out_h, ob * imgs * cp.out_h);
+}
+
+void sc_call_text(const sc_record *r, char *buf, size_t size)
+{
+    char tile[64];
+    sc_tile_text(r, &r->tile, tile, sizeof tile);
+    snprintf(buf, size, "%s %s%s%s", sc_kind_name(r->tile.kind), tile, *r->source ? ", from " : "",
+             r->source);
+}

@@ -1,0 +1,45 @@
+/*
+ * target.c - the targets gen generates for and their machine models.
+ *
+ * The numbers are those of the machines flatnet is measured on (Sapphire
+ * Rapids and Zen 4 for avx512, Zen 3 for avx2): two FMA pipes of latency 4,
+ * so eight FMAs must be in flight; two vector loads a cycle.  step_overhead is
+ * what llvm-mca -mcpu=sapphirerapids shows a micro-kernel step costs besides
+ * its FMAs and loads.  max_acc was found by reading GCC 12's code: above 20
+ * accumulators of 32 registers (10 of 16) it spills inside the FMA loop
+ * (docs/PERFORMANCE.md).  l1_weights is the weight budget that measured best
+ * for 1x1 convolutions from many channels: 24 KiB of a 48 KiB L1.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "target.h"
+
+static const tg_target targets[] = {
+    {"avx512", "-mavx512f -mfma", 16, 32, 20, 2, 4, 2, 1.5, 0.25, 24 * 1024, 2L << 20},
+    {"avx2", "-mavx2 -mfma", 8, 16, 10, 2, 4, 2, 1.5, 0.25, 24 * 1024, 512L << 10},
+    {"generic", "", 4, 16, 10, 2, 4, 2, 1.5, 0.25, 24 * 1024, 512L << 10},
+};
+
+const tg_target *tg_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof targets / sizeof *targets; i++)
+        if (!strcmp(targets[i].name, name))
+            return &targets[i];
+    return NULL;
+}
+
+const tg_target *tg_host(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return &targets[0];
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return &targets[1];
+    return &targets[2];
+}
+
+const char *tg_names(void)
+{
+    return "avx512, avx2 or generic";
+}

@@ -1,0 +1,35 @@
+/*
+ * target.h - what gen knows of the machine it generates code for: the vector
+ * width, and the constants of the schedule pass's cost model, as data.
+ *
+ * The model (schedule.c) counts a micro-kernel step's FMAs and loads and turns
+ * them into cycles with these numbers; nothing else in the generator holds a
+ * machine constant.
+ */
+#ifndef TARGET_H
+#define TARGET_H
+
+typedef struct {
+    const char *name;       /* "avx512": gen --target's value */
+    const char *flags;      /* what the C compiler needs to build it: "-mavx512f" */
+    int vlen;               /* floats a vector = channels a block */
+    int vregs;              /* vector registers */
+    int max_acc;            /* accumulators GCC keeps in registers without spilling
+                               (it hoists the next steps' loads into the rest) */
+    int fma_pipes;          /* vector FMAs issued a cycle */
+    int fma_latency;        /* cycles until an FMA's result can be added to again */
+    int loads_a_cycle;      /* vector loads or broadcasts a cycle */
+    double step_overhead;   /* cycles of loop and address upkeep a micro-kernel step */
+    double wt_load_cost;    /* backward weights: FMA slots one load or broadcast costs */
+    long l1_weights;        /* bytes of weights the tiles of a row may share from L1 */
+    long l2_bytes;          /* L2 a core */
+} tg_target;
+
+/* The target named `name`, or NULL. */
+const tg_target *tg_find(const char *name);
+/* The best target this machine runs. */
+const tg_target *tg_host(void);
+/* "avx512, avx2 or generic", for messages. */
+const char *tg_names(void);
+
+#endif

@@ -1,0 +1,38 @@
+# Schedules (generator/schedule.c, sched_file.c):
+#   test-sched-random  every legal schedule computes the same: each
+#                      tests/ops case generated under random legal schedules
+#                      (gen --schedule-seed), a target per seed, checked by
+#                      test_ops against the reference and finite differences
+#   test-sched-file    gen -S: overrides by layer, shape and for the whole
+#                      network land in the generated code; every bad schedule
+#                      file is refused with its file, line and layer
+.PHONY: test-sched-random test-sched-file
+TEST_TARGETS += test-sched-random test-sched-file
+
+SCHED_DIR := $(B)/tests/sched
+# 10 seeds x 18 cases: the targets take turns (seed mod 3), so each target's
+# legal space is drawn from 3 or 4 times a case.  -O1: compiling is most of
+# the time, and the kernels' vectors are explicit.
+SCHED_SEEDS ?= 1 2 3 4 5 6 7 8 9 10
+SCHED_CFLAGS ?= -O1 -march=native -fopenmp
+SCHED_SO := $(foreach c,$(OPS_CASES),$(foreach s,$(SCHED_SEEDS),$(SCHED_DIR)/$(c)_s$(s).so))
+.SECONDARY: $(SCHED_SO:.so=.c)
+
+define SCHED_GEN_RULE
+$(SCHED_DIR)/%_s$(1).c: tests/ops/%.lua $(B)/gen | $(SCHED_DIR)
+	$(B)/gen --input-grad --target $(word $(shell expr $(1) % 3 + 1),$(OPS_TARGETS)) \
+	    --schedule-seed $(1) -o $$@ $$<
+endef
+$(foreach s,$(SCHED_SEEDS),$(eval $(call SCHED_GEN_RULE,$(s))))
+
+$(SCHED_DIR)/%.so: $(SCHED_DIR)/%.c runtime/flatnet.h
+	$(CC) $(SCHED_CFLAGS) $(WARN) -Iruntime -DFN_NO_MAIN -fPIC -shared -o $@ $<
+
+test-sched-random: $(OPS_DIR)/test_ops $(SCHED_SO)
+	$(OPS_DIR)/test_ops $(SCHED_SO)
+
+test-sched-file: $(B)/gen
+	tests/sched_cli.sh $(B)/gen $(SCHED_DIR)/cli
+
+$(SCHED_DIR):
+	mkdir -p $@

@@ -1,0 +1,107 @@
+#!/bin/bash
+# sched_cli.sh - gen -S: schedule files set records by layer, by layer shape
+# and for the whole network, and what they set reaches the generated code;
+# every bad schedule file stops gen with its file, line and layer, exit 1,
+# and no output file.
+#
+#   tests/sched_cli.sh GEN DIR
+set -u
+GEN=$1
+W=$2
+rm -rf "$W" && mkdir -p "$W"
+failures=0
+checks=0
+. tests/check_lib.sh
+
+NET=networks/resnet18.lua
+S=$W/s.sched
+OUT=$W/out.c
+
+# sched TEXT: the schedule file $S holds TEXT
+sched() { printf '%s\n' "$@" >"$S"; }
+
+# refused NAME TEXT: gen -S $S refuses it, saying TEXT, and writes no -o file
+refused() {
+    check "$1" 1 "$2" "$GEN" -S "$S" -o "$OUT" "$NET"
+    [ -e "$OUT" ] && fail "$1: $OUT was written"
+    rm -f "$OUT"
+}
+
+# summary ROW_PATTERN: the schedule table's rows matching it
+summary() { "$GEN" -S "$S" --summary --schedule "$NET" | grep -E "$1"; }
+
+# ---- a layer's record: its kernel, its record comment, its call ----
+sched "layer3.1.conv2 bwd_weights q=2 cc=4"
+"$GEN" -S "$S" -o "$OUT" "$NET" || fail "a legal layer record was refused"
+grep -q "set by:   s.sched:1 (the model chose q=4 cc=2)" "$OUT" ||
+    fail "the kernel's record does not say the file set it"
+grep -q "conv3x3s1p1_256to256_14x14_n8_bwd_weights_t2x4(A" "$OUT" ||
+    fail "layer3.1.conv2's call does not name the file's kernel"
+grep -q "conv3x3s1p1_256to256_14x14_n8_bwd_weights(A" "$OUT" ||
+    fail "layer3.0.conv2, same shape, no longer calls the model's kernel"
+grep -q "row q=2 cc=4, from s.sched:1" "$OUT" || fail "the call site does not name the tile"
+grep -q '.schedule = "the cost model, with the records s.sched sets"' "$OUT" ||
+    fail "the network does not say where its schedule came from"
+checks=$((checks + 5))
+
+# ---- a shape's records, every conv's, and the most specific line wins ----
+sched "layer2.1.conv1 fwd q=1" "conv3x3s1p1_128to128_28x28_n8 fwd q=2 p=7" "* fwd outer=images"
+[ "$(summary '^layer2\.[01]\.conv2 +fwd .*p=7 q=2 chunk=1 outer=images .*s\.sched:2' | wc -l)" = 2 ] ||
+    fail "the shape line did not set the other 128to128 3x3 forwards"
+summary '^layer2\.1\.conv1 +fwd .*p=7 q=1 chunk=1 outer=images .*s\.sched:1' >/dev/null ||
+    fail "the layer line did not win over the shape and * lines"
+summary '^conv1 +fwd .*outer=images .*s\.sched:3' >/dev/null || fail "the * line did not set conv1"
+summary '^conv1 +bwd_weights .*model$' >/dev/null || fail "the * fwd line touched a bwd_weights"
+checks=$((checks + 4))
+
+# ---- made for another target: a warning, then used where legal ----
+sched "target avx2" "layer3.1.conv2 fwd p=9 q=4" "layer3.1.conv1 fwd q=2"
+check "another target's file" 0 "made for target avx2, generating for avx512" \
+    "$GEN" --target avx512 -S "$S" -o "$OUT" "$NET"
+grep -q "36 accumulators exceed avx512's 32 vector registers; the record is left as it was" \
+    "$W/out" || fail "another target's illegal record: no warning naming it"
+grep -q "set by:   s.sched:3" "$OUT" || fail "another target's legal record was not used"
+checks=$((checks + 2))
+
+# ---- bad schedule files ----
+rm -f "$OUT"
+check "no such file" 1 "cannot read schedule file '$W/none': No such file" \
+    "$GEN" -S "$W/none" -o "$OUT" "$NET"
+check "a directory" 1 "schedule file '$W' is not a regular file" "$GEN" -S "$W" -o "$OUT" "$NET"
+sched "layer3.1.conv2 fwd"
+refused "a record without fields" "s.sched:1: a record is SELECTOR PASS FIELD=VALUE...; got 'layer3.1.conv2 fwd'"
+sched "# a comment" "layer3.1.conv2 fwd p"
+refused "a field without =" "s.sched:2: layer3.1.conv2 fwd: 'p': a field is name=value"
+sched "layer9.conv2 fwd p=1"
+refused "an unknown layer" "s.sched:1: 'layer9.conv2' is no conv layer or layer shape of resnet18"
+sched "layer1.0.bn1 fwd q=1"
+refused "a layer that is no conv" "s.sched:1: layer1.0.bn1 is a bn layer: schedules are for conv layers"
+sched "layer1.0.conv1 forward q=1"
+refused "an unknown pass" "s.sched:1: unknown pass 'forward' (fwd, bwd_data, bwd_weights or *)"
+sched "conv1 bwd_data q=1"
+refused "a pass the layer does not run" "s.sched:1: conv1 runs no bwd_data pass"
+sched "layer1.0.conv1 fwd tile=3"
+refused "an unknown field" "s.sched:1: layer1.0.conv1 fwd: unknown field 'tile'"
+sched "layer1.0.conv1 bwd_weights chunk=2"
+refused "a field of another pass" "s.sched:1: layer1.0.conv1 bwd_weights: field 'chunk' does not apply"
+sched "layer3.1.conv2 fwd p=9 q=4"
+refused "too many accumulators" "s.sched:1: layer3.1.conv2 fwd: 36 accumulators exceed avx512's 32 vector registers"
+sched "" "layer3.1.conv2 fwd chunk=3"
+refused "a chunk that does not divide" "s.sched:2: layer3.1.conv2 fwd: chunk=3 does not divide the 16 input blocks"
+sched "layer3.1.conv2 bwd_data q=3"
+refused "a split that does not cover the blocks" "s.sched:1: layer3.1.conv2 bwd_data: q=3 does not divide the 16 output blocks"
+sched "layer3.1.conv2 fwd p=five"
+refused "a value of the wrong type" "s.sched:1: layer3.1.conv2 fwd: p=five: p takes a whole number"
+sched "layer3.1.conv2 fwd outer=rows"
+refused "an unknown outer loop" "s.sched:1: layer3.1.conv2 fwd: outer=rows: outer takes blocks or images"
+sched "layer3.1.conv2 fwd kind=plane"
+refused "a kind the shape does not have" "s.sched:1: layer3.1.conv2 fwd: kind=plane: this pass is a row pass"
+sched "target avx9"
+refused "an unknown target" "s.sched:1: target 'avx9': not one of avx512, avx2 or generic"
+printf 'layer3.1.conv2 fwd q=1\001\n' >"$S"
+refused "a byte that is not text" "s.sched:1: byte 0x01: a schedule file is text"
+check "-S with --schedule-seed" 2 "-S and --schedule-seed both set the schedule" \
+    "$GEN" -S "$S" --schedule-seed 3 "$NET"
+
+echo "sched_cli: $((checks - failures)) passed, $failures failed"
+[ "$failures" = 0 ]
