@@ -18,7 +18,7 @@ NET_CFLAGS := -O3 -march=native -fopenmp
 NET_LIBS   := -L$(B) -lflatnet -lstb -lcjson -lm -lz
 
 .PHONY: all clean deps test demo bench
-all: $(B)/gen $(B)/libflatnet.a $(B)/shapes
+all: $(B)/gen $(B)/tune $(B)/libflatnet.a $(B)/shapes
 
 deps:
 	@tools/deps.sh
@@ -44,6 +44,14 @@ $(B)/gen-obj/%.o: generator/%.c $(wildcard generator/*.h) runtime/flatnet.h | $(
 
 $(B)/gen: $(GEN_OBJ) $(B)/templates.c
 	$(CC) $(CFLAGS) -o $@ $(GEN_OBJ) $(B)/templates.c $(LUA_LIBS) -lm
+
+# build/tune: the schedule tuner, gen's passes without gen's main
+TUNE_SRC := $(wildcard tuner/*.c)
+TUNE_GEN_OBJ := $(filter-out $(B)/gen-obj/main.o,$(GEN_OBJ))
+$(B)/tune: $(TUNE_SRC) $(wildcard tuner/*.h) $(TUNE_GEN_OBJ) $(B)/templates.c
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 $(LUA_CFLAGS) -Igenerator -Iruntime \
+	    -DFLATNET_NETWORKS_DIR='"$(CURDIR)/networks"' -o $@ $(TUNE_SRC) $(TUNE_GEN_OBJ) \
+	    $(B)/templates.c $(LUA_LIBS) -lm
 
 $(B)/rt-obj/%.o: runtime/%.c $(wildcard runtime/*.h) | $(B)/rt-obj
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fopenmp $(STB_CFLAGS) -Iruntime -c -o $@ $<

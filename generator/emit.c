@@ -195,6 +195,18 @@ void em_section_open(em_ctx *e, const char *key)
     e->kernels = &sec->text;
 }
 
+void em_free_sections(em_ctx *e)
+{
+    for (int i = 0; i < e->n_sections; i++) {
+        free(e->sections[i].key);
+        sb_free(&e->sections[i].text);
+    }
+    free(e->sections);
+    for (int i = 0; i < e->n_defined; i++)
+        free(e->defined[i]);
+    free(e->defined);
+}
+
 void em_program(const gr_graph *g, const pl_plan *p, const sc_schedule *sched, strbuf *out)
 {
     const tg_target *target = sched->target;
@@ -230,14 +242,7 @@ void em_program(const gr_graph *g, const pl_plan *p, const sc_schedule *sched, s
     sb_printf(out, "\n");
     write_descriptor(&e, out, summary.data);
 
-    for (int i = 0; i < e.n_defined; i++)
-        free(e.defined[i]);
-    free(e.defined);
-    for (int i = 0; i < e.n_sections; i++) {
-        free(e.sections[i].key);
-        sb_free(&e.sections[i].text);
-    }
-    free(e.sections);
+    em_free_sections(&e);
     free(first_tensor);
     sb_free(&e.step_table);
     sb_free(&summary);

@@ -64,6 +64,8 @@ void kn_loss(em_ctx *e, const gr_node *nd, char *name);
 
 /* Makes `key`'s section the one kernels are written to, opening it if new. */
 void em_section_open(em_ctx *e, const char *key);
+/* Frees what a context's sections and defined names hold. */
+void em_free_sections(em_ctx *e);
 
 /* summary.c: the layer table of gen --summary, also the generated file's header;
    and gen --summary --schedule's table, a row per conv pass. */

@@ -466,3 +466,74 @@ void sc_call_text(const sc_record *r, char *buf, size_t size)
     snprintf(buf, size, "%s %s%s%s", sc_kind_name(r->tile.kind), tile, *r->source ? ", from " : "",
              r->source);
 }
+
+/* ----------------------------------------------------------- tuning */
+
+typedef struct {
+    sc_tile tile;
+    double cost;
+} costed_tile;
+
+typedef struct {
+    const sc_env *env;
+    const sc_record *r;
+    costed_tile *t;
+    int n, max;
+} tile_list;
+
+static int collect_tile(const sc_tile *t, void *arg)
+{
+    tile_list *l = arg;
+    if (l->n < l->max)
+        l->t[l->n++] = (costed_tile){*t, cost_of(l->env, l->r->node, l->r->pass, t)};
+    return 0;
+}
+
+static int by_cost(const void *a, const void *b)
+{
+    double x = ((const costed_tile *)a)->cost, y = ((const costed_tile *)b)->cost;
+    return (x > y) - (x < y);
+}
+
+static int tile_listed(const sc_tile *list, int n, const sc_tile *t)
+{
+    for (int i = 0; i < n; i++)
+        if (same_tile(&list[i], t))
+            return 1;
+    return 0;
+}
+
+int sc_candidates(const gr_graph *g, const pl_plan *p, const tg_target *t, const sc_record *r,
+                  sc_tile *out, int max)
+{
+    sc_env env = {g, p, t};
+    tile_list all = {&env, r, xmalloc(16384 * sizeof(costed_tile)), 0, 16384};
+    each_legal(&env, r, collect_tile, &all);
+    int n = 0;
+    out[n++] = r->model;
+    sc_tile v = r->model;
+    if (r->pass != SC_BWD_WEIGHTS && n < max) { /* the other loop order */
+        v.outer = v.outer == SC_OUTER_BLOCKS ? SC_OUTER_IMAGES : SC_OUTER_BLOCKS;
+        out[n++] = v;
+    }
+    ge_pass cp = geometry(&env, r->node, r->pass);
+    v = r->model;
+    if (r->pass != SC_BWD_WEIGHTS && v.chunk != cp.in_blocks && n < max) { /* no chunks */
+        v.chunk = cp.in_blocks;
+        out[n++] = v;
+    }
+    /* then the tiles the model ranks next, each with its own chunk rule,
+       leaving out those that spill */
+    qsort(all.t, (size_t)all.n, sizeof *all.t, by_cost);
+    for (int i = 0; i < all.n && n < max; i++) {
+        sc_tile c = all.t[i].tile;
+        if (accumulators(&env, r->node, r->pass, &c) > t->max_acc || c.outer != r->model.outer)
+            continue;
+        if (r->pass != SC_BWD_WEIGHTS)
+            c.chunk = c.kind == SC_PLANE ? cp.in_blocks : model_chunk(t, &cp, c.q);
+        if (!tile_listed(out, n, &c))
+            out[n++] = c;
+    }
+    free(all.t);
+    return n;
+}

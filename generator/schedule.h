@@ -91,6 +91,12 @@ void sc_set(const gr_graph *g, const pl_plan *p, const tg_target *t, sc_record *
    every divisor, every legal size): tests check each computes the same. */
 void sc_randomize(const gr_graph *g, const pl_plan *p, sc_schedule *s, unsigned seed);
 
+/* What the tuner measures for r, at most max tiles, the model's first: the
+   model's with the other loop order and without chunks, then the legal tiles
+   the model ranks best that do not spill.  Returns how many. */
+int sc_candidates(const gr_graph *g, const pl_plan *p, const tg_target *t, const sc_record *r,
+                  sc_tile *out, int max);
+
 /* Words of records, as schedule files and tables write them. */
 const char *sc_pass_name(sc_pass pass);
 const char *sc_kind_name(sc_kind kind);

@@ -36,3 +36,9 @@ test-sched-file: $(B)/gen
 
 $(SCHED_DIR):
 	mkdir -p $@
+
+# build/tune on tests/tune/tiny.lua (tests/tune.sh, about 90 s)
+.PHONY: test-tune
+TEST_TARGETS += test-tune
+test-tune: $(B)/tune $(B)/gen
+	tests/tune.sh $(B)/tune $(B)/gen $(SCHED_DIR)/tune

@@ -1,0 +1,109 @@
+/* tune.c - the tuner's harness main(): times candidate kernels of one task. */
+
+//@@ tune_main
+/* THREADS ROUNDS INDEX...: candidate 0 (the model's) makes the reference
+   output once; each listed candidate is checked against it, then timed over
+   ROUNDS rounds that call every listed candidate once, each round starting one
+   further along, so that a slow moment of the machine falls on all of them. */
+static const long sizes[5] = {${SIZE0}, ${SIZE1}, ${SIZE2}, ${SIZE3}, ${SIZE4}};
+/* the buffers a candidate writes: zeroed before each call, compared */
+static const int outputs[2] = {${OUT0}, ${OUT1}};
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void clear_outputs(float **b)
+{
+    for (int k = 0; k < 2; k++)
+        if (outputs[k] >= 0)
+            memset(b[outputs[k]], 0, (size_t)sizes[outputs[k]] * sizeof(float));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s THREADS ROUNDS INDEX...\n", argv[0]);
+        return 2;
+    }
+    int threads = atoi(argv[1]), rounds = atoi(argv[2]), n = argc - 3;
+    int *list = calloc((size_t)n, sizeof *list);
+    double *times = calloc((size_t)n * (size_t)rounds, sizeof *times);
+    float *b[5], *ref[2] = {NULL, NULL};
+    if (threads < 1 || rounds < 1 || !list || !times)
+        return 2;
+    for (int i = 0; i < n; i++)
+        if ((list[i] = atoi(argv[i + 3])) < 0 || list[i] >= N_CANDIDATES)
+            return 2;
+    omp_set_num_threads(threads);
+    unsigned x = 12345;
+    for (int i = 0; i < 5; i++) {
+        b[i] = aligned_alloc(64, (size_t)(sizes[i] + 16) * sizeof(float));
+        if (!b[i])
+            return 2;
+        for (long j = 0; j < sizes[i]; j++) {
+            x = x * 1664525u + 1013904223u;
+            b[i][j] = (float)((x >> 8) / 16777216.0 - 0.5);
+        }
+    }
+    clear_outputs(b);
+    candidates[0](b);
+    for (int k = 0; k < 2; k++)
+        if (outputs[k] >= 0) {
+            ref[k] = malloc((size_t)sizes[outputs[k]] * sizeof(float));
+            if (!ref[k])
+                return 2;
+            memcpy(ref[k], b[outputs[k]], (size_t)sizes[outputs[k]] * sizeof(float));
+        }
+    double *diff = calloc((size_t)n, sizeof *diff), scale = 0;
+    for (int i = 0; i < n; i++) {
+        clear_outputs(b);
+        candidates[list[i]](b);
+        for (int k = 0; k < 2; k++)
+            for (long j = 0; outputs[k] >= 0 && j < sizes[outputs[k]]; j++) {
+                double d = fabs((double)b[outputs[k]][j] - ref[k][j]);
+                diff[i] = d > diff[i] || d != d ? d : diff[i];
+                scale = fabs(ref[k][j]) > scale ? fabs(ref[k][j]) : scale;
+            }
+    }
+    /* a sample is at least 2 ms of calls, so that a short kernel's time is
+       not the clock's or a thread wake-up's */
+    int *reps = calloc((size_t)n, sizeof *reps);
+    if (!reps)
+        return 2;
+    for (int i = 0; i < n; i++) {
+        double once = 1;
+        for (int k = 0; k < 5; k++) { /* the fastest of a few: a stall is not the kernel */
+            double start = now();
+            candidates[list[i]](b);
+            double t = now() - start;
+            once = t < once ? t : once;
+        }
+        reps[i] = once >= 2e-3 ? 1 : once > 0 ? (int)(2e-3 / once) + 1 : 1000;
+    }
+    for (int r = 0; r < rounds; r++)
+        for (int k = 0; k < n; k++) {
+            int i = (k + r) % n;
+            clear_outputs(b);
+            double start = now();
+            for (int rep = 0; rep < reps[i]; rep++)
+                candidates[list[i]](b);
+            times[(size_t)i * rounds + r] = (now() - start) / reps[i];
+        }
+    for (int i = 0; i < n; i++) {
+        double *t = times + (size_t)i * rounds;
+        qsort(t, (size_t)rounds, sizeof *t, by_value);
+        printf("cand %d %.3f %.3f %.9g %.9g\n", list[i], 1e6 * t[rounds / 2], 1e6 * t[0],
+               diff[i], scale);
+    }
+    return 0;
+}

@@ -1,0 +1,95 @@
+#!/bin/bash
+# tune.sh - build/tune on a small network: the schedule file it writes is one
+# gen -S takes; a second run takes every task from the cache; a candidate
+# that does not compile, crashes or computes another output is dropped,
+# named and never chosen; Ctrl-C keeps the finished tasks' cache; bad
+# options are refused.
+#
+#   tests/tune.sh TUNE GEN DIR
+set -u
+TUNE=$1
+GEN=$2
+W=$3
+rm -rf "$W" && mkdir -p "$W"
+failures=0
+checks=0
+. tests/check_lib.sh
+
+NET=tests/tune/tiny.lua
+FAST="--rounds 3 --candidates 3"
+
+# ---- a tuning run, and its file through gen -S ----
+check "tune" 0 "tune: 8 tasks: 8 measured, 0 from the cache" \
+    "$TUNE" $FAST --cache "$W/cache" -o "$W/tiny.sched" "$NET"
+cp "$W/out" "$W/first"
+for pass in fwd bwd_data bwd_weights; do
+    [ "$(grep -c "^tune: \[[0-9]/8\] .* $pass: " "$W/first")" -ge 2 ] ||
+        fail "no progress line for $pass tasks"
+done
+grep -q '^target ' "$W/tiny.sched" && grep -q '^threads ' "$W/tiny.sched" &&
+    grep -q '^compiler ' "$W/tiny.sched" || fail "the file does not say target, threads, compiler"
+[ "$(grep -c '^conv.* # .* us; the model' "$W/tiny.sched")" = 8 ] ||
+    fail "the file has not a measured record for each of the 8 tasks"
+"$GEN" -S "$W/tiny.sched" -o "$W/tiny.c" "$NET" || fail "gen -S refused the tuned file"
+grep -q "the cost model, with the records tiny.sched sets" "$W/tiny.c" ||
+    fail "the generated C does not name the tuned file"
+checks=$((checks + 7))
+
+# ---- the cache: a second run measures nothing ----
+check "tune again" 0 "tune: 8 tasks: 0 measured, 8 from the cache" \
+    "$TUNE" $FAST --cache "$W/cache" -o "$W/again.sched" "$NET"
+[ "$(grep -c '(cached)' "$W/out")" = 8 ] || fail "not every task came from the cache"
+checks=$((checks + 1))
+
+# ---- sabotaged candidates: dropped, named, not chosen ----
+FLATNET_TUNE_FAULT=compile:0:1,crash:2:1,wrong:3:2 "$TUNE" $FAST --cache "$W/cache-faults" \
+    -o "$W/faults.sched" "$NET" >"$W/faults" 2>&1 || fail "tune with faults: exit status $?"
+# fault TASK REASON: task TASK's line names one candidate dropped for REASON, not chosen
+fault() {
+    local line dropped chosen
+    line=$(grep "^tune: \[$(($1 + 1))/8\]" "$W/faults")
+    checks=$((checks + 2))
+    case "$line" in
+    *"1 dropped; dropped "*" ($2)") ;;
+    *) fail "a fault in task $1: not one candidate dropped as '$2': $line" ;;
+    esac
+    dropped=$(sed 's/.*; dropped \(.*\) (.*/\1/' <<<"$line")
+    chosen=$(sed 's/^tune: \[[0-9]*\/8\] [^:]*: \(.*\) [0-9.]* us, the model.*/\1/' <<<"$line")
+    [ "$dropped" != "$chosen" ] || fail "a fault in task $1: the dropped tile $dropped was chosen"
+}
+fault 0 "did not compile"
+fault 2 "crashed"
+fault 3 "its output differs"
+
+# ---- Ctrl-C: what finished stays cached ----
+"$TUNE" --rounds 30 --candidates 3 --cache "$W/cache-int" -o "$W/int.sched" "$NET" \
+    >"$W/int.out" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+    [ -s "$W/cache-int/tune-cache.txt" ] && break
+    sleep 0.1
+done
+kill -INT $pid
+wait $pid
+status=$?
+checks=$((checks + 3))
+[ "$status" = 130 ] || fail "Ctrl-C: exit status $status, expected 130"
+grep -q "tune: interrupted: .* tasks measured and cached" "$W/int.out" ||
+    fail "Ctrl-C: no message saying what was kept"
+[ -e "$W/int.sched" ] && fail "Ctrl-C: a schedule file was written"
+kept=$(wc -l <"$W/cache-int/tune-cache.txt")
+check "tune after Ctrl-C" 0 "$kept from the cache" \
+    "$TUNE" $FAST --cache "$W/cache-int" -o "$W/int.sched" "$NET"
+
+# ---- bad options ----
+check "no -o" 2 "tune: -o FILE is required" "$TUNE" "$NET"
+check "no network" 2 "tune: no network file" "$TUNE" -o "$W/x.sched"
+check "a bad --threads" 2 "tune: --threads needs a whole number from 1 to 4096, got 'many'" \
+    "$TUNE" --threads many -o "$W/x.sched" "$NET"
+check "no compiler" 1 "tune: cannot run the C compiler 'no-such-cc' (set CC)" \
+    env CC=no-such-cc "$TUNE" -o "$W/x.sched" "$NET"
+check "a network that fails" 1 "tune: cannot read network file '$W/missing.lua'" \
+    "$TUNE" -o "$W/x.sched" "$W/missing.lua"
+
+echo "tune: $((checks - failures)) passed, $failures failed"
+[ "$failures" = 0 ]
