@@ -1,7 +1,8 @@
 /*
  * fuzz_gen.c - a network description through gen in-process: the input is
  * the Lua script; dsl_run (the sandbox and the primitives), pl_build (the
- * memory plan), lim_check_plan, and em_summary and em_program (the C).
+ * memory plan), lim_check_plan, sc_build (the schedule), and em_summary and
+ * em_program (the C).
  *
  * The sandbox's limits are tighter than gen's so that one run stays short:
  * 64 MiB of Lua memory, 10 million instructions, 2000 layers, 1 GiB of plan.
@@ -16,8 +17,10 @@
 #include "fuzz_file.h"
 #include "limit.h"
 #include "plan.h"
+#include "schedule.h"
+#include "target.h"
 
-static const em_target targets[] = {{"avx512", 16}, {"avx2", 8}, {"generic", 4}};
+static const char *const targets[] = {"avx512", "avx2", "generic"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .instruction_limit = 10000000L,
         .max_layers = 2000,
     };
-    const em_target *target = &targets[size ? data[0] % 3 : 0];
+    const tg_target *target = tg_find(targets[size ? data[0] % 3 : 0]);
     gr_graph g;
     pl_plan plan;
     char err[1024];
@@ -43,10 +46,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pl_build(&g, target->vlen, size & 1, &plan);
     if (lim_check_plan(&g, &plan, 1.0, err, sizeof err) == 0) {
         strbuf out = {0};
+        sc_schedule sched;
         em_summary(&g, &plan, target->name, &out);
         sb_free(&out);
-        em_program(&g, &plan, target, &out);
+        sc_build(&g, &plan, target, &sched);
+        em_program(&g, &plan, &sched, &out);
         sb_free(&out);
+        sc_free(&sched);
     }
     pl_free(&plan);
     gr_free(&g);

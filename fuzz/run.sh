@@ -17,6 +17,7 @@ opts="-timeout=25 -rss_limit_mb=2048 -print_final_stats=1"
 case $T in
 image) opts="$opts -max_len=65536 -malloc_limit_mb=64" ;;
 gen) opts="$opts -max_len=8192 -dict=fuzz/gen.dict" ;;
+sched) opts="$opts -max_len=4096 -dict=fuzz/sched.dict" ;;
 *) opts="$opts -max_len=16384" ;;
 esac
 # FUZZ_FLAGS adds libFuzzer flags, e.g. "-fork=1 -ignore_crashes=1" to go on

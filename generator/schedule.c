@@ -191,6 +191,20 @@ int sc_legal(const gr_graph *g, const pl_plan *p, const tg_target *t, int node, 
     return 0;
 }
 
+/* Keeps tile as the model's choice if its score (1 / cost) is clearly the
+   best so far, else as the runner-up if it beats that. */
+static void consider(sc_record *r, const sc_tile *tile, double score, double *best,
+                     double *second)
+{
+    if (score > *best * 1.002) { /* clearly better, not a tie */
+        if (*best > 0)
+            r->alt = r->model, r->has_alt = 1, *second = *best;
+        *best = score, r->model = *tile;
+    } else if (score > *second) {
+        r->alt = *tile, r->has_alt = 1, *second = score;
+    }
+}
+
 /* The model's tile of (node, pass) and its runner-up: the lowest cost, larger
    q first so that on a tie (within 0.2%) the tile with fewer loads wins. */
 static void model_choice(const sc_env *env, sc_record *r)
@@ -209,14 +223,7 @@ static void model_choice(const sc_env *env, sc_record *r)
                 if (s.out_blocks % q || c_count % cc || q * kw * cc + q + 2 > t->vregs)
                     continue;
                 tile.q = q, tile.cc = cc;
-                double score = 1 / weight_cost(t, kw, q, cc);
-                if (score > best * 1.002) {
-                    if (best > 0)
-                        r->alt = r->model, r->has_alt = 1, second = best;
-                    best = score, r->model = tile;
-                } else if (score > second) {
-                    r->alt = tile, r->has_alt = 1, second = score;
-                }
+                consider(r, &tile, 1 / weight_cost(t, kw, q, cc), &best, &second);
             }
     } else {
         ge_pass cp = geometry(env, r->node, r->pass);
@@ -233,15 +240,9 @@ static void model_choice(const sc_env *env, sc_record *r)
                                         (cp.backward && cp.stride > 1 && p % cp.stride)))
                     continue;
                 tile.p = p, tile.q = q;
-                double score = 1 / (kind == SC_PLANE ? plane_cost(t, &cp, p, q)
-                                                     : row_cost(t, &cp, p, q));
-                if (score > best * 1.002) {
-                    if (best > 0)
-                        r->alt = r->model, r->has_alt = 1, second = best;
-                    best = score, r->model = tile;
-                } else if (score > second) {
-                    r->alt = tile, r->has_alt = 1, second = score;
-                }
+                consider(r, &tile,
+                         1 / (kind == SC_PLANE ? plane_cost(t, &cp, p, q) : row_cost(t, &cp, p, q)),
+                         &best, &second);
             }
         }
         r->model.chunk = kind == SC_PLANE ? cp.in_blocks : model_chunk(t, &cp, r->model.q);

@@ -13,7 +13,7 @@
 
 FUZZ_B := build-fuzz
 FUZZ_CC := clang
-FUZZ_TARGETS := image checkpoint idx gen
+FUZZ_TARGETS := image checkpoint idx gen sched
 FUZZ_SECONDS ?= 60
 FUZZ_NICE ?= 0
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -50,8 +50,8 @@ $(FUZZ_B)/fuzz_image $(FUZZ_B)/fuzz_idx: $(FUZZ_B)/fuzz_%: $(FUZZ_B)/fuzz_%.o $(
 $(FUZZ_B)/fuzz_checkpoint: $(FUZZ_B)/fuzz_checkpoint.o $(FUZZ_B)/tiny.o $(FUZZ_COMMON) \
     $(FUZZ_B)/libflatnet.a
 	$(FUZZ_LINK) -fopenmp $(FUZZ_LIBS)
-$(FUZZ_B)/fuzz_gen: $(FUZZ_B)/fuzz_gen.o $(FUZZ_B)/fuzz_file.o $(FUZZ_GEN_OBJ) \
-    $(FUZZ_B)/templates.o
+$(FUZZ_B)/fuzz_gen $(FUZZ_B)/fuzz_sched: $(FUZZ_B)/fuzz_%: $(FUZZ_B)/fuzz_%.o $(FUZZ_B)/fuzz_file.o \
+    $(FUZZ_GEN_OBJ) $(FUZZ_B)/templates.o
 	$(FUZZ_LINK) $(LUA_LIBS) -lm
 
 $(FUZZ_B) $(FUZZ_B)/rt $(FUZZ_B)/gen:
