@@ -18,6 +18,10 @@
  * channels) in registers while it sweeps the pixels of a row; each thread owns
  * whole (output block, input block) tiles of dW, so there is no reduction and
  * the summation order does not depend on the thread count.
+ *
+ * P, Q, Qw, Cc, the chunk of input blocks a call sweeps and the order of the
+ * parallel loops come from the pass's schedule record (schedule.h); this file
+ * decides none of them, only the branch-free code that follows from them.
  */
 #include "alloc.h"
 #include "conv.h"
