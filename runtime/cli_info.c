@@ -48,7 +48,8 @@ int fn_cli_info(const fn_network *net, int argc, char **argv)
     printf("compute: %.3f GMAC per image forward, about %.3f GMAC per training step "
            "(3x forward, batch %d)\n", net->macs_per_image / 1e9,
            3 * net->macs_per_image * net->batch / 1e9, net->batch);
-    printf("target: %s\nthreads: %d (OpenMP: --threads N or OMP_NUM_THREADS), %d processors\n",
-           net->target, omp_get_max_threads(), omp_get_num_procs());
+    printf("target: %s\nschedule: %s\nthreads: %d (OpenMP: --threads N or OMP_NUM_THREADS), "
+           "%d processors\n", net->target, net->schedule, omp_get_max_threads(),
+           omp_get_num_procs());
     return 0;
 }
