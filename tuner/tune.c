@@ -93,14 +93,12 @@ static double now(void)
 
 /* ------------------------------------------------------------ processes */
 
-/* Runs argv with stdout to out_path (NULL: /dev/null) and stderr to
-   err_path; its exit status, or 128 + signal. */
-static int run(char *const argv[], const char *out_path, const char *err_path)
+/* Starts argv with stdout to out_path (NULL: /dev/null) and stderr to
+   err_path; its pid, or -1. */
+static pid_t spawn(char *const argv[], const char *out_path, const char *err_path)
 {
     fflush(stdout); /* or the child's freopen writes our buffer a second time */
     pid_t pid = fork();
-    if (pid < 0)
-        return -1;
     if (pid == 0) {
         if (!freopen(out_path ? out_path : "/dev/null", "w", stdout) ||
             !freopen(err_path ? err_path : "/dev/null", "w", stderr))
@@ -108,11 +106,24 @@ static int run(char *const argv[], const char *out_path, const char *err_path)
         execvp(argv[0], argv);
         _exit(127);
     }
+    return pid;
+}
+
+/* The exit status of child pid, or 128 + its signal. */
+static int finish(pid_t pid)
+{
     int status;
+    if (pid < 0)
+        return -1;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
             return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run(char *const argv[], const char *out_path, const char *err_path)
+{
+    return finish(spawn(argv, out_path, err_path));
 }
 
 /* The compiler's first line of --version: part of the cache's key. */
@@ -196,9 +207,9 @@ typedef struct {
     const tn_options *o;
 } tn_env;
 
-/* Writes and compiles the harness of candidates c[0..n) as work/NAME; 0 when
-   it compiled. */
-static int build_harness(const tn_env *env, const th_candidate *c, int n, const char *name)
+/* Writes the harness of candidates c[0..n) as work/NAME.c and starts its
+   compile; the compiler's pid, or -1. */
+static pid_t start_harness(const tn_env *env, const th_candidate *c, int n, const char *name)
 {
     char src[512], exe[512], log[512];
     strbuf text = {0};
@@ -224,7 +235,13 @@ static int build_harness(const tn_env *env, const th_candidate *c, int n, const 
     for (int i = 0; rest[i]; i++)
         argv[argc++] = rest[i];
     argv[argc] = NULL;
-    return run(argv, NULL, log) == 0 ? 0 : -1;
+    return spawn(argv, NULL, log);
+}
+
+/* Writes and compiles a harness; 0 when it compiled. */
+static int build_harness(const tn_env *env, const th_candidate *c, int n, const char *name)
+{
+    return finish(start_harness(env, c, n, name)) == 0 ? 0 : -1;
 }
 
 /* Runs work/NAME on indices idx[0..n); fills med/ok per index.  Its status. */
@@ -279,53 +296,112 @@ static th_fault injected(int task, int i)
     return TH_SOUND;
 }
 
-/* Compiles the task's harness; a candidate that does not compile is found
-   beside the model's alone and dropped.  The candidates left, or 0 when not
-   even the model's compiles. */
-static int compile_task(const tn_env *env, th_candidate *c, int n, int task, tn_task *t,
-                        char *name, size_t size)
-{
-    snprintf(name, size, "task%d", task);
-    if (build_harness(env, c, n, name) == 0)
-        return n;
-    th_candidate kept[MAX_CANDIDATES], pair[2] = {c[0], c[0]};
-    int n_kept = 1;
-    kept[0] = c[0];
-    for (int i = 1; i < n; i++) {
-        char one[32];
-        pair[1] = c[i];
-        snprintf(one, sizeof one, "task%d_%d", task, i);
-        if (build_harness(env, pair, 2, one) == 0)
-            kept[n_kept++] = c[i];
-        else
-            drop(t, &c[i].rec, &c[i].rec.tile, "did not compile");
-    }
-    snprintf(name, size, "task%d_kept", task);
-    if (c[0].fault == TH_NO_COMPILE || build_harness(env, kept, n_kept, name) != 0) {
-        drop(t, &c[0].rec, &c[0].rec.tile, "the model's own kernel did not compile");
-        return 0;
-    }
-    memcpy(c, kept, (size_t)n_kept * sizeof *c);
-    return n_kept;
-}
+/* A task to measure: its candidates, and whether its harness compiled. */
+typedef struct {
+    int task;
+    th_candidate c[MAX_CANDIDATES];
+    int n;
+    int compiled;            /* 1, 0 (did not), -1 (not tried) */
+} tn_job;
 
-/* Measures one task: its candidates, the dropped ones left out. */
-static void measure(const tn_env *env, const sc_record *r, int task, tn_task *t)
+static void prepare(const tn_env *env, const sc_record *r, int task, tn_job *j)
 {
     sc_tile tiles[MAX_CANDIDATES];
-    th_candidate c[MAX_CANDIDATES];
-    int n = sc_candidates(env->g, env->p, env->o->target, r, tiles, env->o->max_candidates);
-    for (int i = 0; i < n; i++) {
-        c[i].rec = *r;
-        sc_set(env->g, env->p, env->o->target, &c[i].rec, &tiles[i], i ? "tune" : "");
-        c[i].fault = injected(task, i);
+    j->task = task;
+    j->n = sc_candidates(env->g, env->p, env->o->target, r, tiles, env->o->max_candidates);
+    j->compiled = -1;
+    for (int i = 0; i < j->n; i++) {
+        j->c[i].rec = *r;
+        sc_set(env->g, env->p, env->o->target, &j->c[i].rec, &tiles[i], i ? "tune" : "");
+        j->c[i].fault = injected(task, i);
     }
-    t->candidates = n;
+}
+
+/* Compiles every job's harness, as many at once as the machine has cores,
+   before anything is timed: a compile beside a timing would slow it. */
+static void compile_all(const tn_env *env, tn_job *jobs, int n)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int running = 0, next = 0;
+    pid_t pid[64] = {0};
+    int of[64];
+    if (cores < 1)
+        cores = 1;
+    if (cores > 64)
+        cores = 64;
+    while ((next < n || running) && !interrupted) {
+        if (next < n && running < cores) {
+            char name[32];
+            snprintf(name, sizeof name, "task%d", jobs[next].task);
+            int slot = 0;
+            while (pid[slot])
+                slot++;
+            pid[slot] = start_harness(env, jobs[next].c, jobs[next].n, name);
+            of[slot] = next++;
+            if (pid[slot] < 0) {
+                jobs[of[slot]].compiled = 0;
+                pid[slot] = 0;
+            } else {
+                running++;
+            }
+            continue;
+        }
+        int status;
+        pid_t done = wait(&status);
+        if (done < 0 && errno == EINTR)
+            continue;
+        if (done < 0)
+            break;
+        for (int slot = 0; slot < cores; slot++)
+            if (pid[slot] == done) {
+                jobs[of[slot]].compiled = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+                pid[slot] = 0;
+                running--;
+            }
+    }
+    for (int slot = 0; slot < cores; slot++) /* interrupted: no compile outlives us */
+        if (pid[slot] > 0) {
+            kill(pid[slot], SIGTERM);
+            finish(pid[slot]);
+        }
+}
+
+/* The harness of a job whose harness did not compile: each candidate is
+   compiled beside the model's alone, those that fail dropped.  The
+   candidates left, or 0 when not even the model's compiles. */
+static int recompile(const tn_env *env, tn_job *j, tn_task *t, char *name, size_t size)
+{
+    th_candidate kept[MAX_CANDIDATES], pair[2] = {j->c[0], j->c[0]};
+    int n_kept = 1;
+    kept[0] = j->c[0];
+    for (int i = 1; i < j->n; i++) {
+        char one[32];
+        pair[1] = j->c[i];
+        snprintf(one, sizeof one, "task%d_%d", j->task, i);
+        if (build_harness(env, pair, 2, one) == 0)
+            kept[n_kept++] = j->c[i];
+        else
+            drop(t, &j->c[i].rec, &j->c[i].rec.tile, "did not compile");
+    }
+    snprintf(name, size, "task%d_kept", j->task);
+    if (j->c[0].fault == TH_NO_COMPILE || build_harness(env, kept, n_kept, name) != 0) {
+        drop(t, &j->c[0].rec, &j->c[0].rec.tile, "the model's own kernel did not compile");
+        return 0;
+    }
+    memcpy(j->c, kept, (size_t)n_kept * sizeof *kept);
+    return j->n = n_kept;
+}
+
+/* Times one job's candidates, the dropped ones left out, and chooses. */
+static void measure(const tn_env *env, const sc_record *r, tn_job *j, tn_task *t)
+{
+    t->candidates = j->n;
     t->tile = r->model;
     char name[32];
-    if (!(n = compile_task(env, c, n, task, t, name, sizeof name)))
+    snprintf(name, sizeof name, "task%d", j->task);
+    if (j->compiled != 1 && !recompile(env, j, t, name, sizeof name))
         return;
-    int all[MAX_CANDIDATES];
+    int n = j->n, all[MAX_CANDIDATES];
     double median[MAX_CANDIDATES] = {0};
     int matches[MAX_CANDIDATES] = {0}, crashed[MAX_CANDIDATES] = {0};
     for (int i = 0; i < n; i++)
@@ -337,21 +413,21 @@ static void measure(const tn_env *env, const sc_record *r, int task, tn_task *t)
                 crashed[i] = 1, matches[i] = 0;
     }
     if (!matches[0]) {
-        drop(t, r, &c[0].rec.tile, crashed[0] ? "the model's own kernel crashed" : "the model's "
-             "own kernel failed");
+        drop(t, r, &j->c[0].rec.tile, crashed[0] ? "the model's own kernel crashed" : "the "
+             "model's own kernel failed");
         return;
     }
     int best = 0;
     for (int i = 1; i < n; i++) {
         if (!matches[i])
-            drop(t, r, &c[i].rec.tile, crashed[i] ? "crashed" : "its output differs");
+            drop(t, r, &j->c[i].rec.tile, crashed[i] ? "crashed" : "its output differs");
         else if (median[i] < median[best])
             best = i;
     }
     t->measured = 1;
     t->model_us = median[0];
     if (best && median[best] < (1 - WIN_MARGIN) * median[0]) {
-        t->tile = c[best].rec.tile;
+        t->tile = j->c[best].rec.tile;
         t->chosen_us = median[best];
     } else {
         t->chosen_us = median[0];
@@ -555,42 +631,66 @@ static void remove_work(const tn_options *o)
         run(argv, NULL, NULL);
 }
 
+static void report(const sc_record *r, const tn_task *t, int i, int n)
+{
+    char tile[64], model[64];
+    sc_tile_text(r, &t->tile, tile, sizeof tile);
+    sc_tile_text(r, &r->model, model, sizeof model);
+    if (t->measured)
+        printf("tune: [%d/%d] %s %s: %s %.1f us, the model's %s %.1f us (%.2fx); %d "
+               "candidates, %d dropped%s%s\n", i + 1, n, r->shape, sc_pass_name(r->pass), tile,
+               t->chosen_us, model, t->model_us, t->model_us / t->chosen_us, t->candidates,
+               t->dropped, t->cached ? " (cached)" : "", t->why);
+    else
+        printf("tune: [%d/%d] %s %s: not measured, the model's %s is kept%s\n", i + 1, n,
+               r->shape, sc_pass_name(r->pass), model, t->why);
+    fflush(stdout);
+}
+
+/* The cached tasks first; every other task's harness compiled; then each
+   timed in turn and cached as it finishes. */
 static int tune_all(tn_env *env, sc_schedule *s, tn_task *tasks, int n)
 {
     double start = now();
-    int measured = 0, cached = 0, skipped = 0;
+    int measured = 0, cached = 0, skipped = 0, n_jobs = 0;
+    tn_job *jobs = xcalloc((size_t)n + 1, sizeof *jobs);
+    int *job_of = xcalloc((size_t)n + 1, sizeof *job_of);
+    char key[640];
+    for (int i = 0; i < n; i++) {
+        cache_key(env->o, &s->recs[tasks[i].rec], key, sizeof key);
+        job_of[i] = -1;
+        if (cache_lookup(env->o, key, &tasks[i])) {
+            tasks[i].measured = tasks[i].cached = 1;
+            cached++;
+        } else {
+            prepare(env, &s->recs[tasks[i].rec], i, &jobs[n_jobs]);
+            job_of[i] = n_jobs++;
+        }
+    }
+    printf("tune: %d tasks from the cache; compiling %d harnesses\n", cached, n_jobs);
+    fflush(stdout);
+    compile_all(env, jobs, n_jobs);
     for (int i = 0; i < n && !interrupted; i++) {
         tn_task *t = &tasks[i];
         const sc_record *r = &s->recs[t->rec];
-        char key[640], tile[64], model[64];
-        cache_key(env->o, r, key, sizeof key);
-        sc_tile_text(r, &r->model, model, sizeof model);
-        if (cache_lookup(env->o, key, t)) {
-            t->measured = t->cached = 1;
-            cached++;
-        } else if (now() - start > env->o->budget) {
+        if (job_of[i] >= 0 && now() - start > env->o->budget) {
             skipped++;
             continue;
-        } else {
-            measure(env, r, i, t);
+        }
+        if (job_of[i] >= 0) {
+            measure(env, r, &jobs[job_of[i]], t);
             if (interrupted)
                 break;
             if (t->measured) {
+                cache_key(env->o, r, key, sizeof key);
                 cache_store(env->o, key, t);
                 measured++;
             }
         }
-        sc_tile_text(r, &t->tile, tile, sizeof tile);
-        if (t->measured)
-            printf("tune: [%d/%d] %s %s: %s %.1f us, the model's %s %.1f us (%.2fx); %d "
-                   "candidates, %d dropped%s%s\n", i + 1, n, r->shape, sc_pass_name(r->pass),
-                   tile, t->chosen_us, model, t->model_us, t->model_us / t->chosen_us,
-                   t->candidates, t->dropped, t->cached ? " (cached)" : "", t->why);
-        else
-            printf("tune: [%d/%d] %s %s: not measured, the model's %s is kept%s\n", i + 1, n,
-                   r->shape, sc_pass_name(r->pass), model, t->why);
-        fflush(stdout);
+        report(r, t, i, n);
     }
+    free(jobs);
+    free(job_of);
     if (interrupted) {
         fprintf(stderr, "tune: interrupted: %d tasks measured and cached in %s; run tune again "
                         "to go on (no schedule file written)\n", measured, env->o->cache_dir);
