@@ -23,31 +23,15 @@ NET=$DIR/net
 W=$DIR/accumulate
 rm -rf "$W" && mkdir -p "$W"
 export OMP_WAIT_POLICY=passive
-failures=0
-
-fail() {
-    echo "accumulate: FAIL: $*"
-    failures=$((failures + 1))
-}
-
-"$SHAPES" "$W/train" --per-class 16 --size 12 --seed 3 >/dev/null || exit 1
-"$SHAPES" "$W/valid" --per-class 3 --size 12 --seed 4 >/dev/null || exit 1
+. "$(dirname "$0")/group_lib.sh"
 common=(--data "$W/train" --valid "$W/valid" --lr 0.05 --wd 1e-4 --augment flip,crop=2
         --threads 2)
 
-same() {
-    local suffix
-    for suffix in "" .optim .best; do
-        "$STCMP" "$W/$1$suffix.safetensors" "$W/$2$suffix.safetensors" >"$W/cmp" 2>&1 ||
-            fail "$1 and $2: $(cat "$W/cmp")"
-    done
-}
-# train NAME ARGS...: a run saving NAME.safetensors; a failure is reported
+# train NAME ARGS...: a run saving W/NAME.safetensors
 train() {
     local name=$1
     shift
-    "$NET" train "$@" --save "$W/$name.safetensors" >"$W/$name.out" 2>&1 ||
-        fail "$name: exit $?: $(tail -3 "$W/$name.out")"
+    run "$name" "$NET" train "$@" --save "$W/$name.safetensors"
 }
 
 # ---- 1. ----
@@ -116,15 +100,9 @@ grep -q "this run uses 3: the run goes on from batch [1-9]" "$W/regroup.out" ||
     fail "resuming with --accumulate 3 changed nothing"
 
 # ---- 6. ----
-# refused MESSAGE ARGS...: train ARGS fails with MESSAGE
-refused() {
-    local message=$1
-    shift
-    "$NET" train "$@" >"$W/bad.out" 2>&1 && fail "train $*: succeeded"
-    grep -q -- "$message" "$W/bad.out" || fail "train $*: no '$message' in: $(cat "$W/bad.out")"
-}
-refused "--accumulate" "${common[@]}" --accumulate 0
-refused "fewer than one batch of 52 (ranks x --accumulate x batch)" "${common[@]}" --accumulate 13
+check zero 2 "--accumulate" "$NET" train "${common[@]}" --accumulate 0
+check too_many 1 "fewer than one batch of 52 (ranks x --accumulate x batch)" \
+    "$NET" train "${common[@]}" --accumulate 13
 
 [ $failures = 0 ] && echo "accumulate: --accumulate 1, 2, 3 deterministic, running statistics once per batch, resumed after SIGTERM and SIGKILL bitwise, resumed with another N, bad values refused"
 [ $failures = 0 ]

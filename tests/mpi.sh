@@ -37,32 +37,9 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversub
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 # a hung job fails the test instead of hanging it
 mpi() { timeout -k 5 60 mpirun --oversubscribe "$@"; }
-failures=0
-
-fail() {
-    echo "mpi: FAIL: $*"
-    failures=$((failures + 1))
-}
-
-"$SHAPES" "$W/train" --per-class 16 --size 12 --seed 3 >/dev/null || exit 1
-"$SHAPES" "$W/valid" --per-class 3 --size 12 --seed 4 >/dev/null || exit 1
+. "$(dirname "$0")/group_lib.sh"
 common=(--data "$W/train" --valid "$W/valid" --lr 0.05 --nesterov --wd 1e-4 --augment flip,crop=2
         --threads 1)
-
-# same A B: A's and B's weights and statistics, optimizer state and best model, bitwise
-same() {
-    local suffix
-    for suffix in "" .optim .best; do
-        "$STCMP" "$W/$1$suffix.safetensors" "$W/$2$suffix.safetensors" >"$W/cmp" 2>&1 ||
-            fail "$1 and $2: $(cat "$W/cmp")"
-    done
-}
-# run NAME CMD...: CMD's output into NAME.out; a failure is reported
-run() {
-    local name=$1
-    shift
-    "$@" >"$W/$name.out" 2>&1 || fail "$name: exit $?: $(tail -3 "$W/$name.out")"
-}
 
 # ---- 1. R ranks = --accumulate R ----
 for R in 1 2 3 4; do
