@@ -19,8 +19,8 @@
 
 typedef struct {
     const char *data, *valid, *save, *resume, *init, *log, *augment;
-    int epochs, batches, accumulate, seed, threads, no_shuffle, nesterov, optimizer, schedule, step_size,
-        warmup, cache_mb, max_pixels;
+    int epochs, batches, accumulate, seed, threads, no_shuffle, nesterov, optimizer, schedule,
+        step_size, warmup, cache_mb, max_pixels;
     double lr, momentum, wd, gamma;
     fn_arg_list mean, std;
 } train_flags;

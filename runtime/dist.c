@@ -68,7 +68,9 @@ int fn_dist_check_same(const char *command, const char *what, uint64_t hash)
 #ifdef FLATNET_MPI
 /* ---- the ranks of an MPI job ---- */
 
-static int mpi_on; /* MPI_Init was called */
+static int mpi_on;     /* MPI_Init was called */
+static float *parts;   /* fn_dist_sum_floats' receive buffer, kept: fresh pages each */
+static size_t n_parts; /* update (a freed block goes back to the system) cost seconds */
 
 int fn_dist_start(int *argc, char ***argv)
 {
@@ -90,6 +92,7 @@ int fn_dist_end(int status)
         return status;
     fflush(stdout);
     fflush(stderr);
+    free(parts);
     if (status == 0 || status > 128 || agreed) {
         MPI_Barrier(MPI_COMM_WORLD);
         MPI_Finalize();
@@ -173,9 +176,12 @@ void fn_dist_sum_floats(float *v, size_t n)
         part_offsets[r] = (int)(my_count * (size_t)r);
     }
     /* Every rank's copy of my chunk, rank after rank. */
-    float *parts = malloc((my_count ? my_count : 1) * (size_t)size * sizeof *parts);
-    if (!parts)
-        die("out of memory for the gradient exchange");
+    if (n_parts < my_count * (size_t)size) {
+        free(parts);
+        n_parts = my_count * (size_t)size;
+        if (!(parts = malloc(n_parts * sizeof *parts)))
+            die("out of memory for the gradient exchange");
+    }
     MPI_Alltoallv(v, counts, offsets, MPI_FLOAT, parts, part_counts, part_offsets, MPI_FLOAT,
                   MPI_COMM_WORLD);
     float *out = v + my_offset;
@@ -187,7 +193,6 @@ void fn_dist_sum_floats(float *v, size_t n)
             s += parts[(size_t)r * my_count + i];
         out[i] = s;
     }
-    free(parts);
     MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, v, counts, offsets, MPI_FLOAT,
                    MPI_COMM_WORLD);
     seconds += fn_now() - t;

@@ -37,10 +37,9 @@ void fn_eval_pass(fn_model *m, fn_dataset *ds, const int *label_map, fn_metrics 
     fn_loader *ld = fn_loader_start_slice(ds, net->batch, 0, 0, 0, 0, 0,
                                           (fn_slice){0, fn_dist_rank(), ranks});
     fn_metrics part;
-    if (fn_metrics_init(&part, out->classes) != 0) {
-        fprintf(stderr, "out of memory for the evaluation's counts\n");
-        fn_loader_stop(ld);
-        return;
+    if (fn_metrics_init(&part, out->classes) != 0) { /* (other ranks must not wait for this one) */
+        fprintf(stderr, "out of memory for the counts of %d classes\n", out->classes);
+        exit(fn_dist_end(1));
     }
     fn_progress progress;
     int blocks = (fn_data_size(ds) + net->batch - 1) / net->batch, step = 0, n;
