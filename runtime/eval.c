@@ -8,6 +8,7 @@
 
 #include "dist.h"
 #include "progress.h"
+#include "ranks.h"
 
 /* Adds every rank's part into out: counts exactly, the loss sums in rank order. */
 static void add_ranks(fn_metrics *part, fn_metrics *out)
@@ -33,6 +34,8 @@ void fn_eval_pass(fn_model *m, fn_dataset *ds, const int *label_map, fn_metrics 
     const fn_network *net = m->net;
     fn_buffers *b = &m->buf;
     /* Each rank its own blocks of the folder (all of it for one). */
+    if (fn_ranks_check_folder("evaluate", "folder (its classes or files)", ds) != 0)
+        exit(fn_dist_end(1));
     int ranks = fn_dist_size();
     fn_loader *ld = fn_loader_start_slice(ds, net->batch, 0, 0, 0, 0, 0,
                                           (fn_slice){0, fn_dist_rank(), ranks});

@@ -75,6 +75,11 @@ static uint64_t flags_hash(const fn_train_options *o)
     return hash_str(FN_DIST_HASH_START, s);
 }
 
+int fn_ranks_check_folder(const char *command, const char *what, fn_dataset *ds)
+{
+    return fn_dist_check_same(command, what, classes_hash(ds) ^ (files_hash(ds) * 31));
+}
+
 int fn_ranks_check(const fn_network *net, fn_dataset *train, fn_dataset *valid,
                    const fn_train_options *o)
 {
@@ -82,8 +87,7 @@ int fn_ranks_check(const fn_network *net, fn_dataset *train, fn_dataset *valid,
                                 "differently)", network_hash(net));
     rc |= fn_dist_check_same("train", "class list in --data", classes_hash(train));
     rc |= fn_dist_check_same("train", "files in --data", files_hash(train));
-    rc |= fn_dist_check_same("train", "validation folder (its classes or files, or none)",
-                             classes_hash(valid) ^ (files_hash(valid) * 31) ^ (valid != NULL));
+    rc |= fn_ranks_check_folder("train", "validation folder (its classes or files)", valid);
     rc |= fn_dist_check_same("train", "flags (seed, optimizer, schedule, --accumulate, "
                              "augmentation, normalisation)", flags_hash(o));
     return rc ? -1 : 0;

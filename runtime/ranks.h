@@ -12,4 +12,7 @@
 int fn_ranks_check(const fn_network *net, fn_dataset *train, fn_dataset *valid,
                    const fn_train_options *o);
 
+/* The same for one folder's classes and files (evaluate); what names it. */
+int fn_ranks_check_folder(const char *command, const char *what, fn_dataset *ds);
+
 #endif

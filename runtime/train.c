@@ -119,6 +119,8 @@ static void regroup(trainer *t, const fn_st_meta *meta)
     if (saved == t->group_size)
         return;
     t->first_block = blocks ? atoi(blocks) : t->epoch_step * saved;
+    if (t->first_block < 0)
+        t->first_block = 0;
     t->epoch_step = t->first_step = t->first_block / t->group_size;
     printf("train: %s was trained with %d batches an update (ranks x --accumulate), this run "
            "uses %d: the run goes on from batch %d of epoch %d\n", t->o->resume, saved,
@@ -419,7 +421,7 @@ static int finish_epoch(trainer *t, double seconds, long images)
                best ? " (best)" : "");
     printf("  %.1f s  %.1f img/s", seconds, seconds > 0 ? images / seconds : 0);
     if (fn_dist_size() > 1)
-        printf("  (rank 0 exchanging %.1f s)", fn_dist_seconds() - t->comm_mark);
+        printf("  (rank 0 exchanging %.2f s)", fn_dist_seconds() - t->comm_mark);
     t->comm_mark = fn_dist_seconds();
     printf("\n");
     fflush(stdout);

@@ -10,8 +10,8 @@
 #   4. evaluate on 3 ranks counts each of 9 images once: the same report as
 #      one process
 #   5. ranks whose --data holds other classes, a rank running a trainer
-#      generated with another batch, and a rank whose --data is missing:
-#      each named, every rank stops
+#      generated with another batch, a rank whose --data is missing, and
+#      ranks evaluating different folders: each named, every rank stops
 #   6. a rank killed with SIGKILL: the job stops within seconds, naming the
 #      rank; the last checkpoint loads
 #   7. a plain trainer under mpirun, and a command that writes files (split)
@@ -97,6 +97,9 @@ must_stop missing "rank 1 of 2 failed" \
     mpi -np 1 "$MNET" train "${common[@]}" --save "$W/x.safetensors" : \
         -np 1 "$MNET" train "${common[@]}" --data "$W/nowhere" --save "$W/x.safetensors"
 [ -e "$W/x.safetensors" ] && fail "a job stopped at its start wrote a checkpoint"
+must_stop eval_folders "rank 1's folder (its classes or files) differs" \
+    mpi -np 1 "$MNET" evaluate --data "$W/valid" --weights "$W/acc2.safetensors" : \
+        -np 1 "$MNET" evaluate --data "$W/same" --weights "$W/acc2.safetensors"
 
 # ---- 6. a rank killed ----
 FLATNET_TEST_DELAY_MS=100 mpi -np 2 "$MNET" train "${common[@]}" --epochs 100 \
