@@ -5,7 +5,7 @@
 #   test-accumulate  train --accumulate in one process (tests/accumulate.sh)
 #   test-mpi         1-4 ranks against --accumulate, resume with another rank
 #                    count, evaluation, mismatched ranks, a killed rank
-#                    (tests/mpi.sh; about 30 s)
+#                    (tests/mpi.sh; about 45 s)
 .PHONY: test-accumulate test-mpi
 TEST_TARGETS += test-accumulate test-mpi
 

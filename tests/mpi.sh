@@ -13,7 +13,8 @@
 #      generated with another batch, a rank whose --data is missing, and
 #      ranks evaluating different folders: each named, every rank stops
 #   6. a rank killed with SIGKILL: the job stops within seconds, naming the
-#      rank; the last checkpoint loads
+#      rank; the last checkpoint loads.  A rank sent SIGTERM: every rank stops
+#      after the same update, and the resumed run is the uninterrupted one
 #   7. a plain trainer under mpirun, and a command that writes files (split)
 #      under mpirun, are refused
 #   8. the plain libflatnet.a holds no MPI symbol
@@ -101,6 +102,14 @@ must_stop eval_folders "rank 1's folder (its classes or files) differs" \
     mpi -np 1 "$MNET" evaluate --data "$W/valid" --weights "$W/acc2.safetensors" : \
         -np 1 "$MNET" evaluate --data "$W/same" --weights "$W/acc2.safetensors"
 
+# rank_pid R: the process id of rank R of the job running $MNET train
+rank_pid() {
+    local p
+    for p in $(pgrep -f "$MNET train"); do
+        grep -qz "^OMPI_COMM_WORLD_RANK=$1\$" "/proc/$p/environ" 2>/dev/null && echo "$p"
+    done
+}
+
 # ---- 6. a rank killed ----
 FLATNET_TEST_DELAY_MS=100 mpi -np 2 "$MNET" train "${common[@]}" --epochs 100 \
     --save "$W/k.safetensors" >"$W/kill.out" 2>&1 &
@@ -109,10 +118,7 @@ for _ in $(seq 200); do # the first checkpoint, then the rank's pid
     [ -e "$W/k.safetensors" ] && break
     sleep 0.1
 done
-victim=""
-for p in $(pgrep -f "$MNET train"); do
-    grep -qz '^OMPI_COMM_WORLD_RANK=1$' "/proc/$p/environ" 2>/dev/null && victim=$p
-done
+victim=$(rank_pid 1)
 if [ -z "$victim" ]; then
     fail "killed rank: no rank 1 found: $(tail -3 "$W/kill.out")"
     kill "$job" 2>/dev/null
@@ -131,6 +137,24 @@ else
 fi
 wait
 
+# ---- 6b. one rank asked to stop: every rank stops after the same update, rank 0
+# saves, and the resumed run is the uninterrupted one ----
+FLATNET_TEST_DELAY_MS=100 mpi -np 2 "$MNET" train "${common[@]}" --epochs 2 \
+    --save "$W/t.safetensors" >"$W/term.out" 2>&1 &
+job=$!
+sleep 2
+victim=$(rank_pid 1)
+if [ -z "$victim" ]; then
+    fail "SIGTERM: no rank 1 found: $(tail -3 "$W/term.out")"
+else
+    kill -TERM "$victim"
+fi
+wait "$job"
+status=$?
+[ $status = 143 ] || fail "SIGTERM to rank 1: exit $status, not 143: $(tail -3 "$W/term.out")"
+run term_resume mpi -np 2 "$MNET" train --resume "$W/t.safetensors"
+same mpi2 t
+
 # ---- 7. refused ----
 must_stop plain "linked with the plain libflatnet" mpi -np 2 "$NET" train "${common[@]}"
 must_stop split "split runs in one process" mpi -np 2 "$MNET" split "$W/train" "$W/parts"
@@ -139,5 +163,5 @@ must_stop split "split runs in one process" mpi -np 2 "$MNET" split "$W/train" "
 # ---- 8. the plain library ----
 nm "$PLAIN_LIB" | grep -i mpi >"$W/nm.out" && fail "$PLAIN_LIB has MPI symbols: $(head -3 "$W/nm.out")"
 
-[ $failures = 0 ] && echo "mpi: 1-4 ranks bitwise = --accumulate 1-4, resumed on 3 ranks, evaluate once per image, mismatches and a killed rank stop the job"
+[ $failures = 0 ] && echo "mpi: 1-4 ranks bitwise = --accumulate 1-4, resumed on 3 ranks, evaluate once per image, mismatches and a killed rank stop the job, a stopped rank resumes bitwise"
 [ $failures = 0 ]
