@@ -139,11 +139,17 @@ wait
 
 # ---- 6b. one rank asked to stop: every rank stops after the same update, rank 0
 # saves, and the resumed run is the uninterrupted one ----
-FLATNET_TEST_DELAY_MS=100 mpi -np 2 "$MNET" train "${common[@]}" --epochs 2 \
+# (12 updates of 0.3 s: the signal comes 1 s after rank 1 started)
+FLATNET_TEST_DELAY_MS=300 mpi -np 2 "$MNET" train "${common[@]}" --epochs 2 \
     --save "$W/t.safetensors" >"$W/term.out" 2>&1 &
 job=$!
-sleep 2
-victim=$(rank_pid 1)
+victim=""
+for _ in $(seq 100); do
+    victim=$(rank_pid 1)
+    [ -n "$victim" ] && break
+    sleep 0.1
+done
+sleep 1
 if [ -z "$victim" ]; then
     fail "SIGTERM: no rank 1 found: $(tail -3 "$W/term.out")"
 else
