@@ -17,7 +17,7 @@ RT_OBJ := $(patsubst runtime/%.c,$(B)/rt-obj/%.o,$(RT_SRC))
 NET_CFLAGS := -O3 -march=native -fopenmp
 NET_LIBS   := -L$(B) -lflatnet -lstb -lcjson -lm -lz
 
-.PHONY: all clean deps test demo bench
+.PHONY: all clean deps test demo bench mpi
 all: $(B)/gen $(B)/tune $(B)/libflatnet.a $(B)/shapes
 
 deps:
@@ -59,6 +59,19 @@ $(B)/rt-obj/%.o: runtime/%.c $(wildcard runtime/*.h) | $(B)/rt-obj
 $(B)/libflatnet.a: $(RT_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
+# The runtime with MPI (README: Many processes): the same objects but
+# dist.c, built with mpicc -DFLATNET_MPI, so libflatnet.a has no MPI in it.
+MPICC ?= mpicc
+MPI_NET_LIBS := -L$(B) -lflatnet_mpi -lstb -lcjson -lm -lz
+mpi: deps
+	@$(MAKE) --no-print-directory all $(B)/libflatnet_mpi.a
+
+$(B)/rt-mpi-obj/dist.o: runtime/dist.c $(wildcard runtime/*.h) | $(B)/rt-mpi-obj
+	$(MPICC) $(CFLAGS) $(WARN) -std=gnu11 -fopenmp -DFLATNET_MPI -Iruntime -c -o $@ $<
+
+$(B)/libflatnet_mpi.a: $(filter-out $(B)/rt-obj/dist.o,$(RT_OBJ)) $(B)/rt-mpi-obj/dist.o
+	rm -f $@ && ar rcs $@ $^
+
 # a small labelled image folder for the demo and the end-to-end tests
 $(B)/shapes: tools/shapes.c runtime/rng.c runtime/rng.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 $(STB_CFLAGS) -Iruntime -o $@ tools/shapes.c runtime/rng.c -lstb -lm
@@ -75,7 +88,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@benchmarks/bench.sh
 
-$(B) $(B)/gen-obj $(B)/rt-obj:
+$(B) $(B)/gen-obj $(B)/rt-obj $(B)/rt-mpi-obj:
 	mkdir -p $@
 
 clean:

@@ -9,6 +9,8 @@
 #include <xmmintrin.h>
 #endif
 
+#include "dist.h"
+
 static const struct {
     const char *name;
     int (*run)(const fn_network *net, int argc, char **argv);
@@ -45,10 +47,31 @@ static void flush_denormals(void)
 #endif
 }
 
+/* Commands that write files or time the machine run in one process only. */
+static int runs_on_ranks(const char *command)
+{
+    return strcmp(command, "train") == 0 || strcmp(command, "evaluate") == 0;
+}
+
+static int run_command(const fn_network *net, const char *program, int argc, char **argv);
+
 int fn_main(const fn_network *net, int argc, char **argv)
 {
     const char *program = argc > 0 ? strrchr(argv[0], '/') : NULL;
     program = program ? program + 1 : (argc > 0 ? argv[0] : net->name);
+    if (fn_dist_start(&argc, &argv) != 0)
+        return 2;
+    if (fn_dist_size() > 1 && (argc < 2 || !runs_on_ranks(argv[1]))) {
+        fprintf(stderr, "%s: %s runs in one process: run it without mpirun (train and evaluate "
+                "run on many)\n", program, argc < 2 ? "a command" : argv[1]);
+        fn_dist_agreed();
+        return fn_dist_end(2);
+    }
+    return fn_dist_end(run_command(net, program, argc, argv));
+}
+
+static int run_command(const fn_network *net, const char *program, int argc, char **argv)
+{
     /* A file-size limit must fail the write (EFBIG) and leave the previous
        checkpoint in place, not kill the process. */
     signal(SIGXFSZ, SIG_IGN);

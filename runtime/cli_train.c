@@ -19,8 +19,8 @@
 
 typedef struct {
     const char *data, *valid, *save, *resume, *init, *log, *augment;
-    int epochs, batches, seed, threads, no_shuffle, nesterov, optimizer, schedule, step_size,
-        warmup, cache_mb, max_pixels;
+    int epochs, batches, accumulate, seed, threads, no_shuffle, nesterov, optimizer, schedule,
+        step_size, warmup, cache_mb, max_pixels;
     double lr, momentum, wd, gamma;
     fn_arg_list mean, std;
 } train_flags;
@@ -30,6 +30,11 @@ static const char epilog[] =
     "model.optim.safetensors) and, with a validation folder, the weights of the epoch\n"
     "with the best validation accuracy (model.best.safetensors).  Checkpoints are\n"
     "written after every epoch and on Ctrl-C (which finishes the step first).\n"
+    "\n"
+    "Under mpirun (a trainer linked with -lflatnet_mpi) each update takes one\n"
+    "group of ranks x --accumulate batches; R ranks end with bitwise the weights\n"
+    "of one process with --accumulate R (docs/DISTRIBUTED.md).  --batches counts\n"
+    "updates.\n"
     "\n"
     "--resume FILE continues where FILE stopped, with the flags FILE was trained\n"
     "with unless given again; with the same --threads it ends with the same weights,\n"
@@ -198,7 +203,7 @@ static int check_flags(const fn_network *net, fn_command *cmd, train_flags *v, f
 
 int fn_cli_train(const fn_network *net, int argc, char **argv)
 {
-    train_flags v = {.epochs = 10, .seed = 1, .step_size = 30, .gamma = 0.1};
+    train_flags v = {.epochs = 10, .accumulate = 1, .seed = 1, .step_size = 30, .gamma = 0.1};
     fn_arg args[] = {
         {FN_FLAG("--data", FN_ARG_STRING, &v.data, "DIR", "training images, DIR/<class>/<image>"),
          FN_PERSIST},
@@ -209,6 +214,10 @@ int fn_cli_train(const fn_network *net, int argc, char **argv)
          FN_BETWEEN(1, 100000), FN_PERSIST},
         {FN_FLAG("--batches", FN_ARG_INT, &v.batches, "N", "at most N steps an epoch (default: all)"),
          FN_AT_LEAST(1), FN_PERSIST},
+        {FN_FLAG("--accumulate", FN_ARG_INT, &v.accumulate, "N",
+                 "N batches an update: gradients summed in order, then\n"
+                 "divided by N (the effective batch is N x batch)"),
+         FN_BETWEEN(1, 4096), FN_PERSIST},
         {FN_FLAG("--optimizer", FN_ARG_CHOICE, &v.optimizer, FN_OPTIM_CHOICES,
                  "update rule (default sgd)"),
          FN_PERSIST},
@@ -321,6 +330,7 @@ int fn_cli_train(const fn_network *net, int argc, char **argv)
     o.log = v.log;
     o.epochs = v.epochs;
     o.max_steps = v.batches;
+    o.accumulate = v.accumulate;
     o.shuffle = !v.no_shuffle;
     o.seed = (uint64_t)v.seed;
     o.resume_meta = v.resume ? &resume_meta : NULL;

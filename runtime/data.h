@@ -57,6 +57,17 @@ const char *fn_data_skipped(const fn_dataset *ds, int k); /* "path: reason" */
 typedef struct fn_loader fn_loader;
 fn_loader *fn_loader_start(fn_dataset *ds, int batch, int shuffle, int drop_last,
                            int augment, uint64_t seed, int epoch);
+/* Part of a pass, for data-parallel ranks and gradient accumulation: the
+   blocks of `batch` positions first + index, first + index + count, ...
+   Blocks are numbered in the whole (permuted) pass, positions keep their
+   augmentation, so slices 0..count-1 together cover the pass from block
+   first on, each position once.  {0, 0, 1} is the whole pass. */
+typedef struct {
+    int first, index, count;
+} fn_slice;
+/* NULL when the slice is not one (index outside 0..count-1). */
+fn_loader *fn_loader_start_slice(fn_dataset *ds, int batch, int shuffle, int drop_last,
+                                 int augment, uint64_t seed, int epoch, fn_slice slice);
 /* Fills input [batch][h][w][c] and labels [batch]; returns the number of real
    samples in it (the rest padded: zero pixels, label 0), 0 when the pass is
    over.  Skipped files are replaced by the next files in order.  index, when

@@ -6,16 +6,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "progress.h"
+#include "ranks.h"
+
+/* Adds every rank's part into out: counts exactly, the loss sums in rank order. */
+static void add_ranks(fn_metrics *part, fn_metrics *out)
+{
+    long counts[2] = {part->seen, part->correct};
+    fn_dist_sum_long(counts, 2);
+    fn_dist_sum_long(part->confusion, (long)part->classes * part->classes);
+    int ranks = fn_dist_size();
+    double losses[ranks], loss = 0;
+    fn_dist_allgather(&part->loss_sum, losses, sizeof part->loss_sum);
+    for (int r = 0; r < ranks; r++)
+        loss += losses[r];
+    out->seen += counts[0];
+    out->correct += counts[1];
+    out->loss_sum += loss;
+    for (long i = 0; i < (long)out->classes * out->classes; i++)
+        out->confusion[i] += part->confusion[i];
+}
 
 void fn_eval_pass(fn_model *m, fn_dataset *ds, const int *label_map, fn_metrics *out,
                   const char *progress_label)
 {
     const fn_network *net = m->net;
     fn_buffers *b = &m->buf;
-    fn_loader *ld = fn_loader_start(ds, net->batch, 0, 0, 0, 0, 0);
+    /* Each rank its own blocks of the folder (all of it for one). */
+    if (fn_ranks_check_folder("evaluate", "folder (its classes or files)", ds) != 0)
+        exit(fn_dist_end(1));
+    int ranks = fn_dist_size();
+    fn_loader *ld = fn_loader_start_slice(ds, net->batch, 0, 0, 0, 0, 0,
+                                          (fn_slice){0, fn_dist_rank(), ranks});
+    fn_metrics part;
+    if (fn_metrics_init(&part, out->classes) != 0) { /* (other ranks must not wait for this one) */
+        fprintf(stderr, "out of memory for the counts of %d classes\n", out->classes);
+        exit(fn_dist_end(1));
+    }
     fn_progress progress;
-    int steps = (fn_data_size(ds) + net->batch - 1) / net->batch, step = 0, n;
+    int blocks = (fn_data_size(ds) + net->batch - 1) / net->batch, step = 0, n;
+    int steps = (blocks - fn_dist_rank() + ranks - 1) / ranks;
     long images = 0;
     if (progress_label)
         fn_progress_start(&progress, stdout, progress_label, 0, steps);
@@ -24,7 +55,7 @@ void fn_eval_pass(fn_model *m, fn_dataset *ds, const int *label_map, fn_metrics 
             for (int i = 0; i < n; i++)
                 b->labels[i] = label_map[b->labels[i]];
         net->forward(b, FN_EVAL);
-        fn_metrics_add(out, b->logits, b->labels, n);
+        fn_metrics_add(&part, b->logits, b->labels, n);
         images += n;
         if (progress_label)
             fn_progress_update(&progress, ++step, images, -1, 0);
@@ -32,6 +63,8 @@ void fn_eval_pass(fn_model *m, fn_dataset *ds, const int *label_map, fn_metrics 
     fn_loader_stop(ld);
     if (progress_label)
         fn_progress_end(&progress);
+    add_ranks(&part, out);
+    fn_metrics_free(&part);
 }
 
 char *fn_classes_to_json(fn_dataset *ds)

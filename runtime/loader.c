@@ -11,6 +11,11 @@
  * many threads as the caller had when it started the loader), but skips are
  * recorded and the batch compacted in position order afterwards.
  *
+ * A slice (fn_loader_start_slice) takes only some blocks of `batch` positions:
+ * blocks first, first + count, ... after the slice's own first block.  Its
+ * positions keep their numbers in the whole pass, so a sample is augmented
+ * the same whichever slice, rank or process decodes it.
+ *
  * The thread keeps up to RING batches ready; fn_loader_next copies one out, so
  * the caller trains on its own buffer while the next ones are decoded.
  *
@@ -46,7 +51,9 @@ struct fn_loader {
     int batch, drop_last, augment;
     uint64_t seed;
     int epoch;
-    int *order; /* file index at each position of the pass */
+    int *order; /* file index at each position of the slice */
+    int n_positions; /* positions in the slice */
+    fn_slice slice;
     int next_position;
     int decode_threads;
 
@@ -64,6 +71,13 @@ struct fn_loader {
     int ended;               /* the caller has seen the end (caller's thread only) */
 };
 
+/* The position in the whole pass of the slice's position q. */
+static long pass_position(const fn_loader *ld, int q)
+{
+    long block = ld->slice.first + ld->slice.index + (long)(q / ld->batch) * ld->slice.count;
+    return block * ld->batch + q % ld->batch;
+}
+
 static fn_placement placement_at(const fn_loader *ld, int position)
 {
     fn_placement place = {0, 0, 0};
@@ -71,7 +85,8 @@ static fn_placement placement_at(const fn_loader *ld, int position)
     if (!ld->augment)
         return place;
     fn_rng r;
-    fn_rng_seed(&r, ld->seed, STREAM_AUGMENT | (uint32_t)ld->epoch, (uint64_t)position);
+    fn_rng_seed(&r, ld->seed, STREAM_AUGMENT | (uint32_t)ld->epoch,
+                (uint64_t)pass_position(ld, position));
     if (cfg->flip)
         place.flip = (int)fn_rng_below(&r, 2);
     if (cfg->crop_pad > 0) {
@@ -134,7 +149,7 @@ static int take_positions(fn_loader *ld, fn_batch *b, int have, int n)
 /* The next batch of the pass into b; count 0 when there is none. */
 static void fill_batch(fn_loader *ld, fn_batch *b)
 {
-    int n_positions = ld->ds->scan.n_files;
+    int n_positions = ld->n_positions;
     int have = 0;
     while (have < ld->batch && ld->next_position < n_positions) {
         int n = ld->batch - have;
@@ -213,10 +228,30 @@ static fn_loader *loader_alloc(fn_dataset *ds, int batch)
     return ld;
 }
 
+/* The slice's positions in pass order: order[q] = pass[pass_position(q)]. */
+static void take_slice(fn_loader *ld, const int *pass, int n_files)
+{
+    ld->n_positions = 0;
+    for (int q = 0;; q++) {
+        long p = pass_position(ld, q);
+        if (p >= n_files)
+            break;
+        ld->order[ld->n_positions++] = pass[p];
+    }
+}
+
 fn_loader *fn_loader_start(fn_dataset *ds, int batch, int shuffle, int drop_last, int augment,
                            uint64_t seed, int epoch)
 {
-    if (!ds || batch < 1)
+    return fn_loader_start_slice(ds, batch, shuffle, drop_last, augment, seed, epoch,
+                                 (fn_slice){0, 0, 1});
+}
+
+fn_loader *fn_loader_start_slice(fn_dataset *ds, int batch, int shuffle, int drop_last,
+                                 int augment, uint64_t seed, int epoch, fn_slice slice)
+{
+    if (!ds || batch < 1 || slice.count < 1 || slice.index < 0 || slice.index >= slice.count ||
+        slice.first < 0)
         return NULL;
     fn_loader *ld = loader_alloc(ds, batch);
     if (!ld)
@@ -227,15 +262,23 @@ fn_loader *fn_loader_start(fn_dataset *ds, int batch, int shuffle, int drop_last
     ld->augment = augment;
     ld->seed = seed;
     ld->epoch = epoch;
+    ld->slice = slice;
     int threads = omp_get_max_threads();
     ld->decode_threads = threads < batch ? threads : batch;
-    for (int p = 0; p < ds->scan.n_files; p++)
-        ld->order[p] = p;
+    int n = ds->scan.n_files, *pass = malloc((size_t)(n > 0 ? n : 1) * sizeof *pass);
+    if (!pass) {
+        loader_free(ld);
+        return NULL;
+    }
+    for (int p = 0; p < n; p++)
+        pass[p] = p;
     if (shuffle) {
         fn_rng r;
         fn_rng_seed(&r, seed, STREAM_SHUFFLE | (uint32_t)epoch, 0);
-        fn_rng_shuffle(&r, ld->order, ds->scan.n_files);
+        fn_rng_shuffle(&r, pass, n);
     }
+    take_slice(ld, pass, n);
+    free(pass);
     pthread_mutex_init(&ld->mu, NULL);
     pthread_cond_init(&ld->changed, NULL);
     if (pthread_create(&ld->thread, NULL, produce, ld) != 0) {

@@ -12,10 +12,13 @@
 
 #include "ckpt.h"
 #include "clock.h"
+#include "dist.h"
 #include "eval.h"
+#include "group.h"
 #include "metrics.h"
 #include "model.h"
 #include "progress.h"
+#include "ranks.h"
 
 static volatile sig_atomic_t interrupted; /* the signal that asked to stop, or 0 */
 
@@ -35,6 +38,8 @@ typedef struct {
     const fn_train_options *o;
     fn_model model;
     fn_optim optim;
+    fn_group group;        /* the batches of one update: ranks x --accumulate */
+    int group_size;
     fn_dataset *train, *valid;
     int *valid_map;        /* valid folder class -> train class */
     fn_metrics valid_metrics;
@@ -42,12 +47,15 @@ typedef struct {
     int skipped_train, skipped_valid; /* skipped files reported so far */
 
     /* Where training stands: what a checkpoint records. */
-    int epoch, epoch_step; /* epochs done; steps done in the current one */
+    int epoch, epoch_step; /* epochs done; updates done in the current one */
+    int first_block, first_step; /* where this run's loaders start in the epoch (a resumed
+                                    run with another group size starts mid-epoch) */
     double loss_sum;       /* current epoch: summed batch losses x batch */
     long correct, seen;    /* current epoch */
     double best_acc;       /* best validation accuracy so far, -1 for none */
     double lr;             /* the last step's learning rate */
     double valid_loss, valid_acc; /* the last validation, NAN before one */
+    double comm_mark;      /* fn_dist_seconds() at the last epoch's end */
     int saved_epoch;       /* epochs done in the last checkpoint written, -1 for none */
     char best_path[4096];
 } trainer;
@@ -75,12 +83,14 @@ static int open_data(trainer *t)
                 net->name, net->classes, fn_data_n_classes(t->train));
         return -1;
     }
-    if (fn_data_size(t->train) < net->batch) {
-        fprintf(stderr, "train: --data %s holds %d images, fewer than one batch of %d\n", o->data,
-                fn_data_size(t->train), net->batch);
+    long global = (long)net->batch * t->group_size;
+    if (fn_data_size(t->train) < global) {
+        fprintf(stderr, "train: --data %s holds %d images, fewer than one batch of %ld%s\n",
+                o->data, fn_data_size(t->train), global,
+                t->group_size > 1 ? " (ranks x --accumulate x batch)" : "");
         return -1;
     }
-    t->steps_per_epoch = fn_data_size(t->train) / net->batch;
+    t->steps_per_epoch = (int)(fn_data_size(t->train) / global);
     if (o->max_steps && o->max_steps < t->steps_per_epoch)
         t->steps_per_epoch = o->max_steps;
     if (!o->valid)
@@ -97,6 +107,24 @@ static int open_data(trainer *t)
     if (rc != 0)
         fprintf(stderr, "train: --valid %s\n", err);
     return rc;
+}
+
+/* A run resumed with another group size (ranks x --accumulate) goes on from
+   the block of the epoch where the saved one stopped. */
+static void regroup(trainer *t, const fn_st_meta *meta)
+{
+    const char *acc = fn_st_meta_get(meta, "accumulate"), *ranks = fn_st_meta_get(meta, "ranks");
+    const char *blocks = fn_st_meta_get(meta, "epoch_blocks");
+    int saved = (acc ? atoi(acc) : 1) * (ranks ? atoi(ranks) : 1);
+    if (saved == t->group_size)
+        return;
+    t->first_block = blocks ? atoi(blocks) : t->epoch_step * saved;
+    if (t->first_block < 0)
+        t->first_block = 0;
+    t->epoch_step = t->first_step = t->first_block / t->group_size;
+    printf("train: %s was trained with %d batches an update (ranks x --accumulate), this run "
+           "uses %d: the run goes on from batch %d of epoch %d\n", t->o->resume, saved,
+           t->group_size, t->first_block, t->epoch + 1);
 }
 
 /* The --resume file's training state; -1 after a message when it is not ours. */
@@ -133,6 +161,7 @@ static int restore_position(trainer *t)
         t->seen = atol(v);
     if ((v = fn_st_meta_get(meta, "best_valid_acc")))
         t->best_acc = strtod(v, NULL);
+    regroup(t, meta);
     if ((v = fn_st_meta_get(meta, "threads")) && atoi(v) != omp_get_max_threads())
         fprintf(stderr, "train: warning: %s was trained with %s threads, this run uses %d: the "
                 "result will not match an uninterrupted run bit for bit (--threads %s)\n",
@@ -151,7 +180,8 @@ static int setup_model(trainer *t)
     char err[1024];
     const fn_train_options *o = t->o;
     if (fn_model_init(&t->model, t->net, err, sizeof err) != 0 ||
-        fn_optim_init(&t->optim, &o->optim, t->net->n_param_floats, err, sizeof err) != 0) {
+        fn_optim_init(&t->optim, &o->optim, t->net->n_param_floats, err, sizeof err) != 0 ||
+        fn_group_init(&t->group, &t->model, o->accumulate, err, sizeof err) != 0) {
         fprintf(stderr, "train: %s\n", err);
         return -1;
     }
@@ -201,6 +231,10 @@ static void fill_meta(trainer *t, fn_st_meta *meta)
     fn_st_meta_set(meta, "std", list);
     fn_st_meta_setf(meta, "epoch", "%d", t->epoch);
     fn_st_meta_setf(meta, "epoch_step", "%d", t->epoch_step);
+    fn_st_meta_setf(meta, "epoch_blocks", "%d",
+                    t->first_block + (t->epoch_step - t->first_step) * t->group_size);
+    fn_st_meta_setf(meta, "accumulate", "%d", o->accumulate);
+    fn_st_meta_setf(meta, "ranks", "%d", fn_dist_size());
     fn_st_meta_setf(meta, "step", "%ld", t->model.step);
     fn_st_meta_setf(meta, "lr", "%.9g", t->lr);
     fn_st_meta_setf(meta, "seed", "%llu", (unsigned long long)o->seed);
@@ -218,8 +252,11 @@ static void fill_meta(trainer *t, fn_st_meta *meta)
     free(classes);
 }
 
+/* Rank 0 writes; the others' copies are the same bits. */
 static int save(trainer *t, const char *path, int with_optim)
 {
+    if (fn_dist_rank() != 0)
+        return 0;
     char err[1024];
     fn_st_meta meta = {0};
     fill_meta(t, &meta);
@@ -242,33 +279,31 @@ static void say_what_is_kept(trainer *t)
 
 /* ---- the loop ---- */
 
-static int count_correct(const float *logits, const int32_t *labels, int n, int classes)
-{
-    int correct = 0;
-    for (int i = 0; i < n; i++)
-        correct += fn_argmax(logits + (long)i * classes, classes) == labels[i];
-    return correct;
-}
-
-/* One step on the batch in the buffers; -1 after a message when the loss is not finite. */
-static int train_step(trainer *t)
+/* One update from the next group of batches; 1 at the end of the epoch's
+   full groups, -1 after a message when a loss is not finite. */
+static int train_step(trainer *t, int *stop)
 {
     const fn_network *net = t->net;
-    fn_buffers *b = &t->model.buf;
     t->lr = fn_schedule_lr(&t->o->schedule, t->epoch, t->epoch_step, t->steps_per_epoch);
-    float loss = net->forward(b, FN_TRAIN);
-    if (!isfinite(loss)) {
-        fprintf(stderr, "train: the loss is %s at epoch %d, step %d (lr %g): stopping\n",
-                isnan(loss) ? "NaN" : "infinite", t->epoch + 1, t->epoch_step + 1, t->lr);
+    fn_group_result res;
+    fn_group_step(&t->group, &t->optim, (float)t->lr, interrupted, &res);
+    *stop = res.interrupted;
+    if (!res.full)
+        return 1;
+    if (res.bad_rank >= 0) {
+        fprintf(stderr, "train: the loss is %s at epoch %d, step %d (lr %g)", isnan(res.bad_loss)
+                ? "NaN" : "infinite", t->epoch + 1, t->epoch_step + 1, t->lr);
+        if (t->group_size > 1)
+            fprintf(stderr, " in batch %d of rank %d", res.bad_batch + 1, res.bad_rank);
+        fprintf(stderr, ": stopping\n");
+        fn_dist_agreed();
         return -1;
     }
-    net->backward(b);
-    fn_optim_step(&t->optim, b->params, b->grads, (float)t->lr);
-    t->model.step++;
+    t->model.step += t->group_size;
     t->epoch_step++;
-    t->loss_sum += (double)loss * net->batch;
-    t->correct += count_correct(b->logits, b->labels, net->batch, net->classes);
-    t->seen += net->batch;
+    t->loss_sum += res.loss_sum;
+    t->correct += res.correct;
+    t->seen += (long)net->batch * t->group_size;
     return 0;
 }
 
@@ -277,31 +312,35 @@ static int train_epoch(trainer *t, double *seconds, long *images)
 {
     const fn_network *net = t->net;
     const fn_train_options *o = t->o;
-    fn_buffers *b = &t->model.buf;
-    fn_loader *ld = fn_loader_start(t->train, net->batch, o->shuffle, 1, o->augment, o->seed,
-                                    t->epoch);
-    /* A resumed epoch: replay the loader (same order, same augmentation) to
+    long global = (long)net->batch * t->group_size;
+    if (fn_group_start(&t->group, t->train, o->shuffle, o->augment, o->seed, t->epoch,
+                       t->first_block) != 0) {
+        fprintf(stderr, "train: out of memory starting the data loader\n");
+        return -1;
+    }
+    /* A resumed epoch: replay the loaders (same order, same augmentation) to
        where the checkpoint stopped. */
-    for (int s = 0; s < t->epoch_step; s++)
-        fn_loader_next(ld, b->input, b->labels, NULL);
+    fn_group_skip(&t->group, t->epoch_step - t->first_step);
     char label[64];
     snprintf(label, sizeof label, "epoch %d/%d", t->epoch + 1, o->epochs);
     fn_progress progress;
     fn_progress_start(&progress, stdout, label, t->epoch_step, t->steps_per_epoch);
-    int rc = 0, first_step = t->epoch_step;
-    while (!interrupted && t->epoch_step < t->steps_per_epoch &&
-           fn_loader_next(ld, b->input, b->labels, NULL) == net->batch) {
-        if ((rc = train_step(t)) != 0)
+    int rc = 0, start_step = t->epoch_step;
+    /* One process stops before a step; ranks stop together after the step
+       in which one of them was asked to. */
+    int stop = 0;
+    while (!(interrupted && fn_dist_size() == 1) && !stop && t->epoch_step < t->steps_per_epoch) {
+        if ((rc = train_step(t, &stop)) != 0)
             break;
-        fn_progress_update(&progress, t->epoch_step,
-                           (long)(t->epoch_step - first_step) * net->batch,
+        fn_progress_update(&progress, t->epoch_step, (t->epoch_step - start_step) * global,
                            t->loss_sum / t->seen, (double)t->correct / t->seen);
         fn_test_delay();
     }
+    rc = rc < 0 ? -1 : 0; /* 1: the epoch's last full group is done */
     *seconds = fn_now() - progress.start;
-    *images = (long)(t->epoch_step - first_step) * net->batch;
+    *images = (t->epoch_step - start_step) * global;
     fn_progress_end(&progress);
-    fn_loader_stop(ld);
+    fn_group_stop(&t->group);
     fn_report_skipped(t->train, o->data, &t->skipped_train);
     if (rc == 0 && t->seen == 0 && !interrupted) {
         fprintf(stderr, "train: epoch %d: --data %s gave no full batch of decodable images\n",
@@ -324,6 +363,8 @@ static void validate(trainer *t)
 
 static void log_header(const char *path, int append)
 {
+    if (fn_dist_rank() != 0)
+        return;
     FILE *f = fopen(path, append ? "a" : "w");
     if (!f) {
         fprintf(stderr, "train: warning: --log %s: cannot write: %m\n", path);
@@ -337,6 +378,8 @@ static void log_header(const char *path, int append)
 /* Appends one row; opened and closed each epoch so a killed run keeps its rows. */
 static void log_epoch(trainer *t, double train_loss, double train_acc, double seconds, long images)
 {
+    if (fn_dist_rank() != 0)
+        return;
     FILE *f = fopen(t->o->log, "a");
     if (!f) {
         fprintf(stderr, "train: warning: --log %s: cannot write: %m\n", t->o->log);
@@ -360,7 +403,7 @@ static int finish_epoch(trainer *t, double seconds, long images)
     validate(t);
     int best = t->valid && t->valid_acc > t->best_acc;
     t->epoch++;
-    t->epoch_step = 0;
+    t->epoch_step = t->first_step = t->first_block = 0;
     t->loss_sum = 0;
     t->correct = t->seen = 0;
     if (best) {
@@ -376,7 +419,11 @@ static int finish_epoch(trainer *t, double seconds, long images)
     if (t->valid)
         printf("  valid loss %.4f acc %.2f%%%s", t->valid_loss, 100 * t->valid_acc,
                best ? " (best)" : "");
-    printf("  %.1f s  %.1f img/s\n", seconds, seconds > 0 ? images / seconds : 0);
+    printf("  %.1f s  %.1f img/s", seconds, seconds > 0 ? images / seconds : 0);
+    if (fn_dist_size() > 1)
+        printf("  (rank 0 exchanging %.2f s)", fn_dist_seconds() - t->comm_mark);
+    t->comm_mark = fn_dist_seconds();
+    printf("\n");
     fflush(stdout);
     if (o->log)
         log_epoch(t, train_loss, train_acc, seconds, images);
@@ -390,6 +437,9 @@ static void print_plan(trainer *t)
     printf("%s: %ld params, input %dx%dx%d, batch %d, %d classes, %d threads\n", net->name,
            net->n_learnable, net->in_h, net->in_w, net->in_c, net->batch, net->classes,
            omp_get_max_threads());
+    if (t->group_size > 1)
+        printf("%d ranks x --accumulate %d x batch %d: %d images an update\n", fn_dist_size(),
+               o->accumulate, net->batch, t->group_size * net->batch);
     printf("train: %s, %d images, %d steps an epoch%s\n", o->data, fn_data_size(t->train),
            t->steps_per_epoch, o->max_steps ? " (--batches)" : "");
     if (t->valid)
@@ -408,8 +458,19 @@ static void print_plan(trainer *t)
     fflush(stdout);
 }
 
+/* Whether some rank was asked to stop; every rank then stops here. */
+static int agree_to_stop(void)
+{
+    int stop = interrupted != 0;
+    fn_dist_max_int(&stop, 1);
+    if (stop && !interrupted)
+        interrupted = SIGTERM; /* another rank's signal */
+    return stop;
+}
+
 static void cleanup(trainer *t)
 {
+    fn_group_free(&t->group);
     fn_model_free(&t->model);
     fn_optim_free(&t->optim);
     fn_metrics_free(&t->valid_metrics);
@@ -423,9 +484,10 @@ static void cleanup(trainer *t)
 int fn_train(const fn_network *net, const fn_train_options *o)
 {
     trainer t = {.net = net, .o = o, .best_acc = -1, .valid_loss = NAN, .valid_acc = NAN,
-                 .saved_epoch = -1};
+                 .saved_epoch = -1, .group_size = o->accumulate * fn_dist_size()};
     fn_ckpt_sibling(o->save, "best", t.best_path, sizeof t.best_path);
-    if (open_data(&t) != 0 || setup_model(&t) != 0) {
+    if (open_data(&t) != 0 || fn_ranks_check(net, t.train, t.valid, o) != 0 ||
+        setup_model(&t) != 0) {
         cleanup(&t);
         return 1;
     }
@@ -444,7 +506,7 @@ int fn_train(const fn_network *net, const fn_train_options *o)
             status = 1;
             break;
         }
-        if (interrupted && t.epoch_step < t.steps_per_epoch) {
+        if (agree_to_stop() && t.epoch_step < t.steps_per_epoch) {
             /* Mid-epoch: save the position; --resume replays the epoch to it. */
             if (save(&t, o->save, 1) != 0) {
                 say_what_is_kept(&t);
@@ -461,7 +523,7 @@ int fn_train(const fn_network *net, const fn_train_options *o)
             status = 1;
             break;
         }
-        if (interrupted) {
+        if (agree_to_stop()) {
             fprintf(stderr, "train: interrupted after epoch %d: saved %s; continue with "
                     "--resume %s\n", t.epoch, o->save, o->save);
             status = 128 + interrupted;

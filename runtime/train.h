@@ -6,6 +6,10 @@
  * from (epoch, step), and a checkpoint holds the weights, BN statistics,
  * optimizer slots and the position in the epoch, so resuming from any
  * checkpoint reproduces the uninterrupted run bit for bit (same thread count).
+ *
+ * An update takes a group of ranks x accumulate batches (group.h): R ranks
+ * end with bitwise the weights of one process with --accumulate R.  Only
+ * rank 0 prints and writes files.
  */
 #ifndef FN_TRAIN_H
 #define FN_TRAIN_H
@@ -24,6 +28,7 @@ typedef struct {
     int epochs;                /* train until this many epochs are done */
     int max_steps;             /* steps per epoch at most; 0 for all */
     int shuffle;
+    int accumulate;            /* batches an update, per rank (gradient accumulation) */
     uint64_t seed;
     int augment;               /* data_cfg's flip / crop_pad are on */
     fn_data_config data_cfg;

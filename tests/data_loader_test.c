@@ -1,7 +1,8 @@
 /*
  * data_loader_test.c - passes over a dataset: seeded shuffles, augmentation
  * drawn from (seed, epoch, position), drop_last against padding, the cache,
- * independence from thread count and batch size, and stopping early.
+ * independence from thread count and batch size, slices of a pass, and
+ * stopping early.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,15 +63,16 @@ typedef struct {
     float *input; /* [n_samples][PIXELS], real samples only */
 } pass;
 
-static pass run_pass(fn_dataset *ds, int batch, int shuffle, int drop_last, int augment,
-                     uint64_t seed, int epoch)
+static pass run_slice(fn_dataset *ds, int batch, int shuffle, int drop_last, int augment,
+                      uint64_t seed, int epoch, fn_slice slice)
 {
     pass p = {0};
     p.input = malloc(64 * PIXELS * sizeof *p.input);
     float *input = malloc((size_t)batch * PIXELS * sizeof *input);
     int32_t *labels = malloc((size_t)batch * sizeof *labels);
     int *index = malloc((size_t)batch * sizeof *index);
-    fn_loader *ld = fn_loader_start(ds, batch, shuffle, drop_last, augment, seed, epoch);
+    fn_loader *ld = fn_loader_start_slice(ds, batch, shuffle, drop_last, augment, seed, epoch,
+                                          slice);
     assert_non_null(ld);
     int n;
     while ((n = fn_loader_next(ld, input, labels, index)) > 0) {
@@ -92,6 +94,12 @@ static pass run_pass(fn_dataset *ds, int batch, int shuffle, int drop_last, int 
     free(labels);
     free(index);
     return p;
+}
+
+static pass run_pass(fn_dataset *ds, int batch, int shuffle, int drop_last, int augment,
+                     uint64_t seed, int epoch)
+{
+    return run_slice(ds, batch, shuffle, drop_last, augment, seed, epoch, (fn_slice){0, 0, 1});
 }
 
 static int same_samples(const pass *a, const pass *b)
@@ -253,6 +261,34 @@ static void test_independent_of_threads_and_batch(void **state)
     fn_data_close(ds);
 }
 
+/* Slices (ranks, accumulated batches) take blocks first + index, + count ...
+   of the whole pass, with the same images and augmentation there. */
+static void test_slices(void **state)
+{
+    (void)state;
+    enum { BATCH = 2, BLOCKS = N_FILES / BATCH };
+    fn_dataset *ds = open_folder(1 << 20, 1, 1);
+    pass whole = run_pass(ds, BATCH, 1, 0, 1, 4, 1);
+    const fn_slice slices[] = {{0, 0, 3}, {0, 1, 3}, {0, 2, 3}, {1, 0, 2}, {1, 1, 2}, {4, 0, 1}};
+    for (size_t k = 0; k < sizeof slices / sizeof slices[0]; k++) {
+        fn_slice sl = slices[k];
+        pass part = run_slice(ds, BATCH, 1, 0, 1, 4, 1, sl);
+        int j = 0;
+        for (int block = sl.first + sl.index; block < BLOCKS; block += sl.count, j++) {
+            assert_memory_equal(part.index + j * BATCH, whole.index + block * BATCH,
+                                BATCH * sizeof(int));
+            assert_memory_equal(part.input + j * BATCH * PIXELS, whole.input + block * BATCH * PIXELS,
+                                BATCH * PIXELS * sizeof(float));
+        }
+        assert_int_equal(part.n_samples, j * BATCH);
+        free(part.input);
+    }
+    assert_null(fn_loader_start_slice(ds, BATCH, 1, 0, 1, 4, 1, (fn_slice){0, 3, 3}));
+    assert_null(fn_loader_start_slice(ds, BATCH, 1, 0, 1, 4, 1, (fn_slice){0, 0, 0}));
+    free(whole.input);
+    fn_data_close(ds);
+}
+
 static void test_cache(void **state)
 {
     (void)state;
@@ -329,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_drop_last_and_padding),
         cmocka_unit_test(test_augmentation),
         cmocka_unit_test(test_independent_of_threads_and_batch),
+        cmocka_unit_test(test_slices),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_bad_files_not_read_twice),
         cmocka_unit_test(test_stop_early),

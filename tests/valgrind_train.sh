@@ -1,6 +1,7 @@
 #!/bin/sh
 # valgrind_train.sh NET SHAPES WORK - valgrind memcheck on a small training
-# run: train with validation and augmentation, resume, evaluate, predict.
+# run: train with validation and augmentation, resume, resume with
+# --accumulate 2 (group.c's sum and BN replay), evaluate, predict.
 # Fails on any memcheck error (invalid reads or writes, uses of uninitialised
 # values, bad frees) and on any leak that is definitely or indirectly lost.
 set -u
@@ -31,6 +32,7 @@ vg() {
 }
 vg "$NET" train --data "$W/data/train" --epochs 2 --augment flip,crop=2 --save "$W/m.safetensors"
 vg "$NET" train --resume "$W/m.safetensors" --epochs 3
+vg "$NET" train --resume "$W/m.safetensors" --epochs 4 --accumulate 2
 vg "$NET" evaluate --data "$W/data/test" --weights "$W/m.safetensors"
 vg "$NET" predict --weights "$W/m.safetensors" --top 2 "$W/src/circle/"*.png
 exit $status

@@ -6,9 +6,10 @@ set -eu
 # build: compiler, Lua (embedded in gen), stb (images), cJSON (checkpoint
 # headers), zlib (IDX import); tests: CMocka; reference: PyTorch with OpenBLAS
 # (without libopenblas0-openmp torch falls back to reference BLAS and is slow);
-# demo: Zalando's Fashion-MNIST and gnuplot (tools/plot.sh).
+# demo: Zalando's Fashion-MNIST and gnuplot (tools/plot.sh); make mpi and
+# test-mpi: Open MPI (mpicc, mpirun).
 PACKAGES="gcc make pkg-config liblua5.4-dev libstb-dev libcmocka-dev libcjson-dev
-zlib1g-dev python3 python3-torch python3-torchvision libopenblas0-openmp
+zlib1g-dev openmpi-bin libopenmpi-dev python3 python3-torch python3-torchvision libopenblas0-openmp
 dataset-fashion-mnist gnuplot-nox"
 
 # `deps.sh hardening` (make test-sanitize, test-valgrind, fuzz) adds clang
