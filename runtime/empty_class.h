@@ -11,6 +11,10 @@
 
 #include "data.h"
 
+/* The first class from `from` on that no file has, or -1; labels (of
+   n_files files) sorted, as scans give them. */
+int ec_first_empty(const int *labels, int n_files, int n_classes, int from);
+
 /* A note on stdout for each empty class folder of ds. */
 void ec_note(const fn_dataset *ds, const char *dir);
 

@@ -19,6 +19,7 @@
  * done, and the message says how far it got.
  */
 #include "data_internal.h"
+#include "empty_class.h"
 #include "rng.h"
 #include "safe_path.h"
 
@@ -347,6 +348,12 @@ int fn_split(const char *src, const char *dst, const double ratios[3], uint64_t 
     fn_scan scan;
     if (check_nesting(src, dst, err, err_size) != 0 || fn_scan_dir(src, &scan, err, err_size) != 0)
         return -1;
+    int empty = ec_first_empty(scan.labels, scan.n_files, scan.n_classes, 0);
+    if (empty >= 0) { /* nothing to split: train would refuse its empty train/ folder */
+        snprintf(err, err_size, "%s/%s: class folder holds no files", src, scan.classes[empty]);
+        fn_scan_free(&scan);
+        return -1;
+    }
     split_run run = {src, dst, link, 0, NULL, 0, scan.n_files, err, err_size};
     char manifest_path[PATH_MAX];
     int rc = -1;
@@ -366,11 +373,6 @@ int fn_split(const char *src, const char *dst, const double ratios[3], uint64_t 
         int n = 0;
         while (first + n < scan.n_files && scan.labels[first + n] == c)
             n++;
-        if (n == 0) { /* nothing to split: train would refuse its empty train/ folder */
-            snprintf(err, err_size, "%s/%s: class folder holds no files", src, scan.classes[c]);
-            rc = -1;
-            break;
-        }
         rc = split_class(&run, &scan, c, first, n, ratios, seed);
         first += n;
     }

@@ -266,6 +266,11 @@ check "train beside an empty valid class" 0 "note: $W/small_ds/valid/tiny holds 
     "$NET" train --data "$W/small_ds/train" --epochs 1 --save "$W/small.safetensors"
 check "evaluate an empty test class" 0 "note: $W/small_ds/test/tiny holds no files" \
     "$NET" evaluate --data "$W/small_ds/test" --weights "$W/small.safetensors"
+mkdir -p "$W/small/hollow"
+check "split of an empty source class" 1 "$W/small/hollow: class folder holds no files" \
+    "$NET" split "$W/small" "$W/never_ds"
+ok "split of an empty source class: nothing created" [ ! -e "$W/never_ds" ]
+rmdir "$W/small/hollow"
 check "train on an empty train class" 1 "$W/small_ds/valid/tiny: class folder holds no files" \
     "$NET" train --data "$W/small_ds/valid" --save "$W/never.safetensors"
 shm=/dev/shm
