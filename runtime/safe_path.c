@@ -140,3 +140,10 @@ void sp_pending_unlink(void)
         if (pending_used[i])
             unlink(pending[i]);
 }
+
+void sp_quit_on_signal(int sig)
+{
+    sp_pending_unlink();
+    signal(sig, SIG_DFL);
+    raise(sig); /* delivered when the handler returns */
+}

@@ -33,4 +33,8 @@ void sp_pending_add(const char *path);
 void sp_pending_remove(const char *path);
 void sp_pending_unlink(void);
 
+/* A signal handler: removes the pending files, then lets sig end the
+   process as it would have (so the exit status still says which signal). */
+void sp_quit_on_signal(int sig);
+
 #endif

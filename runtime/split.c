@@ -18,6 +18,7 @@
  * file is in place, so after a failure the manifest lists exactly what was
  * done, and the message says how far it got.
  */
+#include "clock.h"
 #include "data_internal.h"
 #include "empty_class.h"
 #include "rng.h"
@@ -180,7 +181,10 @@ static int copy_file(const char *src, const char *dest)
     if (from < 0)
         return -1;
     int to = open(part, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (to >= 0)
+        sp_pending_add(part); /* an interrupted split removes it */
     int rc = to < 0 ? -1 : copy_bytes(from, to);
+    fn_test_delay(); /* lets tests interrupt a copy */
     int saved = errno;
     close(from);
     if (to >= 0 && close(to) != 0 && rc == 0) {
@@ -193,6 +197,7 @@ static int copy_file(const char *src, const char *dest)
     }
     if (rc != 0 && to >= 0)
         unlink(part);
+    sp_pending_remove(part);
     errno = saved;
     return rc;
 }

@@ -28,9 +28,7 @@ static void on_interrupt(int sig)
     static const char msg[] = "\ninterrupted: finishing this step, then saving a checkpoint "
                               "(interrupt again to quit without saving)\n";
     if (interrupted) { /* a second Ctrl-C ends the process at once, leaving no temporary file */
-        sp_pending_unlink();
-        signal(sig, SIG_DFL);
-        raise(sig);
+        sp_quit_on_signal(sig);
         return;
     }
     interrupted = sig;

@@ -257,6 +257,14 @@ check "split into its source" 1 "$W/src/out is inside $W/src" "$NET" split "$W/s
 ok "split into its source: nothing written" [ ! -e "$W/src/out" ]
 check "split into ./its source" 1 "is inside" "$NET" split "$W/src" "$W/src/../src/./x/y"
 ok "split into ./its source: nothing written" [ ! -e "$W/src/x" ]
+FLATNET_TEST_DELAY_MS=3000 "$NET" split "$W/src" "$W/int_ds" >"$W/split.out" 2>&1 &
+pid=$!
+wait_until compgen -G "$W/int_ds/train/*/.*.part" >/dev/null || fail "split: no copy to interrupt"
+kill -INT $pid
+wait $pid
+ok "Ctrl-C during split: killed by SIGINT ($?)" [ $? = 130 ]
+no_temps "Ctrl-C during split" # its half-copied hidden .part file
+rm -rf "$W/int_ds"
 mkdir -p "$W/small"
 cp -r "$W/src/circle" "$W/src/square" "$W/small/"
 mkdir -p "$W/small/tiny"
