@@ -5,10 +5,10 @@
  * The lock is on a file of its own because a checkpoint is replaced by
  * rename on every save: a lock on the checkpoint would stay with the old
  * inode.  The holder writes its pid into the lock file, so a second run can
- * name it.  The lock goes with the process (a killed run leaves no stale
- * lock, only the empty-of-meaning file, which the next run takes); a run that
- * ends removes the file.  Taking it checks that the file locked is still the
- * one at that name, so removing it never lets two runs hold it at once.
+ * name it.  The lock goes with the process: a killed run leaves the file but
+ * no lock, and the next run takes it; a run that ends removes the file.
+ * Taking it checks that the file locked is still the one at that name, so
+ * removing it never lets two runs hold it at once.
  */
 #ifndef FN_LOCK_H
 #define FN_LOCK_H
