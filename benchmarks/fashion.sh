@@ -31,7 +31,7 @@ cc -O3 -march=native -fopenmp "$R/resnet20.c" -Iruntime -Lbuild -lflatnet -lstb 
 if [ "$WHICH" != torch ]; then
     # shellcheck disable=SC2086
     "$R/resnet20" train --data "$R/fashion/train" --valid "$R/fashion/test" $RECIPE_FLAT \
-        --log "$R/flatnet.csv" --save "$R/flatnet.safetensors"
+        --log "$R/flatnet.csv" --save "$R/flatnet.safetensors" --overwrite
     "$R/resnet20" evaluate --data "$R/fashion/test" --weights "$R/flatnet.safetensors"
     tools/plot.sh "$R/flatnet.csv" docs/results-flatnet.png "flatnet: $TITLE" test
 fi

@@ -90,6 +90,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fn_classes_free(names, n);
     }
     fn_st_meta_free(&meta);
-    fn_ckpt_init_from(path, &model, devnull, err, sizeof err);
+    fn_ckpt_init_from(path, &model, 0, devnull, err, sizeof err);
     return 0;
 }

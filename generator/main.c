@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dsl.h"
@@ -77,8 +78,15 @@ static const char *networks_dir(void)
 }
 
 /* Writes data to path through a temporary file and a rename. */
-static int write_file(const char *path, const char *data, size_t len)
+static int write_file(const char *path, const char *data, size_t len, const char *input)
 {
+    struct stat out_st, in_st; /* the same file under any name: ./x.lua, a link */
+    if (stat(path, &out_st) == 0 && stat(input, &in_st) == 0 && out_st.st_dev == in_st.st_dev &&
+        out_st.st_ino == in_st.st_ino) {
+        fprintf(stderr, "gen: -o %s is the network description %s: the C would replace it\n",
+                path, input);
+        return -1;
+    }
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
@@ -285,7 +293,7 @@ int main(int argc, char **argv)
         em_program(&g, &plan, &sched, &out);
     int rc = 0;
     if (out_path)
-        rc = write_file(out_path, out.data, out.len);
+        rc = write_file(out_path, out.data, out.len, script);
     else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout)) {
         fprintf(stderr, "gen: cannot write to stdout: %s\n", strerror(errno));
         rc = -1;

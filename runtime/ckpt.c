@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "identity.h"
 
 void fn_ckpt_sibling(const char *path, const char *tag, char *out, size_t size)
 {
@@ -74,7 +75,7 @@ static void describe(const fn_tensor *t, const char *name, fn_st_tensor *out)
 
 /* Writes the optimizer sibling's temporary file. */
 static int save_optim(const char *path, fn_model *m, const fn_optim *opt, const fn_st_meta *meta,
-                      char *err, size_t err_size)
+                      char *tmp, size_t tmp_size, char *err, size_t err_size)
 {
     const fn_network *net = m->net;
     int cap = net->n_tensors * opt->n_slots, n = 0;
@@ -99,7 +100,8 @@ static int save_optim(const char *path, fn_model *m, const fn_optim *opt, const 
     fn_st_meta_set(&om, "id", fn_st_meta_get(meta, "id"));
     fn_st_meta_set(&om, "optimizer", fn_optim_name(opt->cfg.kind));
     fn_st_meta_setf(&om, "step", "%ld", opt->step);
-    int rc = fn_st_write_temp(path, tensors, n, fill_optim, &ctx, &om, err, err_size);
+    int rc = fn_st_write_temp(path, tensors, n, fill_optim, &ctx, &om, tmp, tmp_size, err,
+                              err_size);
     fn_st_meta_free(&om);
     for (int i = 0; i < n; i++)
         free(names[i]);
@@ -124,23 +126,24 @@ static void keep_previous(const char *sibling, const char *prev)
 int fn_ckpt_save(const char *path, fn_model *m, const fn_optim *opt, fn_st_meta *meta, char *err,
                  size_t err_size)
 {
-    char id[32], sibling[4096], prev[4096];
+    char id[32], sibling[4096], prev[4096], tmp[4096 + 16], sibling_tmp[4096 + 16];
     new_id(id, sizeof id);
     fn_st_meta_set(meta, "id", id);
     fn_ckpt_sibling(path, "optim", sibling, sizeof sibling);
-    if (opt && save_optim(sibling, m, opt, meta, err, err_size) != 0)
+    if (opt && save_optim(sibling, m, opt, meta, sibling_tmp, sizeof sibling_tmp, err,
+                          err_size) != 0)
         return -1;
     const fn_network *net = m->net;
     fn_st_tensor *tensors = calloc((size_t)net->n_tensors, sizeof *tensors);
     for (int t = 0; t < net->n_tensors; t++)
         describe(&net->tensors[t], net->tensors[t].name, &tensors[t]);
     save_ctx ctx = {.m = m, .step = m->step};
-    int rc = fn_st_write_temp(path, tensors, net->n_tensors, fill_weights, &ctx, meta, err,
-                              err_size);
+    int rc = fn_st_write_temp(path, tensors, net->n_tensors, fill_weights, &ctx, meta, tmp,
+                              sizeof tmp, err, err_size);
     free(tensors);
     if (rc != 0) {
         if (opt)
-            fn_st_discard(sibling);
+            fn_st_discard(sibling_tmp);
         return -1;
     }
     /* Both files are complete on disk: swap them in, sibling first, back to
@@ -150,13 +153,13 @@ int fn_ckpt_save(const char *path, fn_model *m, const fn_optim *opt, fn_st_meta 
     fn_ckpt_sibling(path, "optim.prev", prev, sizeof prev);
     if (opt)
         keep_previous(sibling, prev);
-    if (opt && fn_st_commit(sibling, err, err_size) != 0) {
-        fn_st_discard(path);
+    if (opt && fn_st_commit(sibling_tmp, sibling, err, err_size) != 0) {
+        fn_st_discard(tmp);
         unlink(prev);
         return -1;
     }
     fn_test_delay(); /* lets tests kill between the two renames */
-    rc = fn_st_commit(path, err, err_size);
+    rc = fn_st_commit(tmp, path, err, err_size);
     if (opt && rc == 0)
         unlink(prev);
     return rc;
@@ -349,34 +352,64 @@ int fn_ckpt_load_optim(const char *path, const fn_st_meta *meta, fn_model *m, fn
     return 0;
 }
 
-int fn_ckpt_init_from(const char *path, fn_model *m, FILE *report, char *err, size_t err_size)
+/* File tensors that no network tensor is named after. */
+static int unknown_tensors(const fn_st_file *f, const fn_network *net)
+{
+    int known = 0;
+    for (int t = 0; t < net->n_tensors; t++)
+        known += fn_st_find(f, net->tensors[t].name) != NULL;
+    return f->n - known;
+}
+
+int fn_ckpt_init_from(const char *path, fn_model *m, int strict, FILE *report, char *err,
+                      size_t err_size)
 {
     const fn_network *net = m->net;
     fn_st_file f;
     if (fn_st_open(&f, path, err, err_size) != 0)
         return -1;
-    int loaded = 0, wanted = 0;
-    char why[512];
-    for (int t = 0; t < net->n_tensors; t++) {
-        float *region = fn_model_region(m, t);
-        if (!region)
-            continue; /* num_batches_tracked: a new run counts from zero */
-        wanted++;
-        const char *name = net->tensors[t].name;
-        const fn_st_entry *e = fn_st_find(&f, name);
-        if (!entry_fits(path, &net->tensors[t], name, e, why, sizeof why)) {
-            fprintf(report, "--init: skipped: %s; it keeps its initial value\n", why);
-            continue;
+    id_warn_input("train", "--init", path, net, &f.meta);
+    int fits = 0, wanted = 0, unknown = unknown_tensors(&f, net);
+    char why[512], first[512] = "";
+    int refused = 0;
+    for (int pass = 0; pass < 2 && !refused; pass++) { /* check and report all, then load */
+        for (int t = 0; t < net->n_tensors; t++) {
+            float *region = fn_model_region(m, t);
+            if (!region)
+                continue; /* num_batches_tracked: a new run counts from zero */
+            const char *name = net->tensors[t].name;
+            const fn_st_entry *e = fn_st_find(&f, name);
+            int fit = entry_fits(path, &net->tensors[t], name, e, why, sizeof why);
+            if (pass == 1) {
+                if (fit)
+                    load_entry(m, t, e, region);
+                continue;
+            }
+            wanted++;
+            fits += fit;
+            if (!fit && !first[0])
+                snprintf(first, sizeof first, "%s", why);
+            if (!fit && !strict)
+                fprintf(report, "--init: skipped: %s; it keeps its initial value\n", why);
         }
-        load_entry(m, t, e, region);
-        loaded++;
+        refused = strict && (fits < wanted || unknown > 0);
     }
     fn_st_close(&f);
-    if (loaded == 0) {
+    if (refused) {
+        snprintf(err, err_size, "%s: --strict: %d of %d tensors of %s match, and %d of the file's "
+                 "are not the network's%s%s", path, fits, wanted, net->name, unknown,
+                 first[0] ? "; the first that does not: " : "", first);
+        return -1;
+    }
+    if (fits == 0) {
         snprintf(err, err_size, "%s: not one tensor of %s matches by name and shape", path,
                  net->name);
         return -1;
     }
-    fprintf(report, "--init: loaded %d of %d tensors from %s\n", loaded, wanted, path);
+    fprintf(report, "--init: loaded %d of %d tensors from %s\n", fits, wanted, path);
+    if (2 * fits < wanted)
+        fprintf(stderr, "train: warning: --init %s: only %d of %d tensors loaded, the rest keep "
+                "their initial values: is it a checkpoint of another network? (--strict refuses "
+                "any mismatch)\n", path, fits, wanted);
     return 0;
 }

@@ -46,8 +46,12 @@ int fn_ckpt_load_optim(const char *path, const fn_st_meta *meta, fn_model *m, fn
                        char *err, size_t err_size);
 
 /* Starts from another file's weights: loads each tensor whose name, shape and
-   dtype match, and reports each one skipped on report.  -1 when the file is
-   unreadable or not one tensor matched. */
-int fn_ckpt_init_from(const char *path, fn_model *m, FILE *report, char *err, size_t err_size);
+   dtype match, and reports each one skipped on report; warns when fewer than
+   half load, or the file was trained at another input size.  strict: any
+   tensor that does not match, or a file tensor the network lacks, is an
+   error and nothing loads.  -1 when the file is unreadable or not one tensor
+   matched. */
+int fn_ckpt_init_from(const char *path, fn_model *m, int strict, FILE *report, char *err,
+                      size_t err_size);
 
 #endif

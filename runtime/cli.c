@@ -106,6 +106,12 @@ void fn_cli_threads(int threads)
 {
     if (threads > 0)
         omp_set_num_threads(threads);
+    else if (omp_get_max_threads() > FN_MAX_THREADS) { /* OMP_NUM_THREADS: the --threads cap too */
+        fprintf(stderr, "warning: OMP_NUM_THREADS asks for %d threads, more than the limit of "
+                "%d (as --threads): using %d\n", omp_get_max_threads(), FN_MAX_THREADS,
+                FN_MAX_THREADS);
+        omp_set_num_threads(FN_MAX_THREADS);
+    }
 }
 
 int fn_cli_normalisation(const char *command, const fn_arg_list *mean, const fn_arg_list *std,

@@ -22,7 +22,11 @@ int fn_cli_import(const fn_network *net, int argc, char **argv);
 int fn_cli_parse(fn_command *cmd, int argc, char **argv, char **positional, int max_positional,
                  int *n_positional);
 
-/* --threads N: omp_set_num_threads when N > 0. */
+/* The most threads a run takes, however asked (--threads or OMP_NUM_THREADS). */
+#define FN_MAX_THREADS 4096
+
+/* --threads N: omp_set_num_threads when N > 0; otherwise OMP_NUM_THREADS (or
+   the cores) capped at FN_MAX_THREADS, with a warning when it is above. */
 void fn_cli_threads(int threads);
 
 /* --mean / --std into the loader's config: one value for every channel, or one

@@ -5,6 +5,7 @@
 
 #include "ckpt.h"
 #include "cli.h"
+#include "empty_class.h"
 #include "eval.h"
 #include "weights.h"
 
@@ -18,7 +19,7 @@ int fn_cli_evaluate(const fn_network *net, int argc, char **argv)
     fn_arg args[] = {
         {FN_FLAG("--data", FN_ARG_STRING, &v.data, "DIR", "images to evaluate on, DIR/<class>/<image>")},
         {FN_FLAG("--weights", FN_ARG_STRING, &v.weights, "FILE", "a checkpoint (safetensors)")},
-        {FN_FLAG("--threads", FN_ARG_INT, &v.threads, "N", "OpenMP threads"), FN_BETWEEN(1, 4096)},
+        {FN_FLAG("--threads", FN_ARG_INT, &v.threads, "N", "OpenMP threads"), FN_BETWEEN(1, FN_MAX_THREADS)},
         {FN_FLAG("--mean", FN_ARG_LIST, &v.mean, "M[,M..]",
                  "per-channel mean (default: the checkpoint's)")},
         {FN_FLAG("--std", FN_ARG_LIST, &v.std, "S[,S..]",
@@ -61,6 +62,7 @@ int fn_cli_evaluate(const fn_network *net, int argc, char **argv)
         fn_weights_close(&w);
         return 1;
     }
+    ec_note(ds, v.data);
     int *map = calloc((size_t)fn_data_n_classes(ds), sizeof *map);
     if (fn_weights_map_classes(&w, ds, v.data, map, "evaluate") != 0) {
         free(map);

@@ -15,7 +15,7 @@ int fn_cli_info(const fn_network *net, int argc, char **argv)
     int threads = 0;
     fn_arg args[] = {
         {FN_FLAG("--threads", FN_ARG_INT, &threads, "N", "report for N OpenMP threads"),
-         FN_BETWEEN(1, 4096)},
+         FN_BETWEEN(1, FN_MAX_THREADS)},
     };
     fn_command cmd = {.command = "info", .synopsis = "info [--threads N]",
                       .about = "Prints the network's layer table, its memory plan and threads.",

@@ -7,6 +7,8 @@
 #include "metrics.h"
 #include "weights.h"
 
+#define DEFAULT_TOP 3
+
 /* Prints image's classes by falling probability: the first `top`. */
 static void print_ranking(const char *image, const double *probs, char *const *names, int classes,
                           int top, int *order)
@@ -64,20 +66,24 @@ int fn_cli_predict(const fn_network *net, int argc, char **argv)
 {
     struct {
         const char *weights;
-        int top, probs, threads;
+        int top, probs, threads, max_pixels;
         fn_arg_list mean, std;
-    } v = {.top = 3};
+    } v = {.top = DEFAULT_TOP};
     fn_arg args[] = {
         {FN_FLAG("--weights", FN_ARG_STRING, &v.weights, "FILE", "a checkpoint (safetensors)")},
-        {FN_FLAG("--top", FN_ARG_INT, &v.top, "K", "print the K most likely classes (default 3)"),
+        {FN_FLAG("--top", FN_ARG_INT, &v.top, "K",
+                 "print the K most likely classes (default 3, at most the classes)"),
          FN_AT_LEAST(1)},
         {FN_FLAG("--probs", FN_ARG_BOOL, &v.probs, NULL, "print every class's probability")},
-        {FN_FLAG("--threads", FN_ARG_INT, &v.threads, "N", "OpenMP threads"), FN_BETWEEN(1, 4096)},
+        {FN_FLAG("--threads", FN_ARG_INT, &v.threads, "N", "OpenMP threads"), FN_BETWEEN(1, FN_MAX_THREADS)},
         {FN_FLAG("--mean", FN_ARG_LIST, &v.mean, "M[,M..]",
                  "per-channel mean (default: the checkpoint's)")},
         {FN_FLAG("--std", FN_ARG_LIST, &v.std, "S[,S..]",
                  "per-channel std (default: the checkpoint's)"),
          FN_POSITIVE},
+        {FN_FLAG("--max-pixels", FN_ARG_INT, &v.max_pixels, "N",
+                 "refuse images of more than N pixels (default 67108864)"),
+         FN_AT_LEAST(1)},
     };
     fn_command cmd = {.command = "predict", .synopsis = "predict --weights FILE [options] IMAGE...",
                       .about = "Prints the most likely classes of each image, with probabilities.",
@@ -92,6 +98,8 @@ int fn_cli_predict(const fn_network *net, int argc, char **argv)
         free(images);
         return rc >= 0 ? rc : 2;
     }
+    if (!fn_args_find(&cmd, "--top")->given && v.top > net->classes)
+        v.top = net->classes; /* the default fits any network */
     if (v.top > net->classes) {
         fprintf(stderr, "predict: --top %d: the network has %d classes\n", v.top, net->classes);
         free(images);
@@ -105,6 +113,8 @@ int fn_cli_predict(const fn_network *net, int argc, char **argv)
     }
     fn_data_config cfg;
     fn_data_defaults(&cfg, net->in_h, net->in_w, net->in_c);
+    if (v.max_pixels)
+        cfg.max_pixels = v.max_pixels;
     fn_cli_meta_normalisation(&w.meta, &cfg, net->in_c);
     int failed = 0;
     if (fn_cli_normalisation("predict", &v.mean, &v.std, net->in_c, &cfg) != 0)

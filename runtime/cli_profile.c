@@ -129,7 +129,7 @@ int fn_cli_profile(const fn_network *net, int argc, char **argv)
         {FN_FLAG("--warmup", FN_ARG_INT, &warmup, "N", "untimed steps first (default 3)"),
          FN_BETWEEN(0, 100000)},
         {FN_FLAG("--threads", FN_ARG_INT, &threads, "N", "OpenMP threads (default: all cores)"),
-         FN_BETWEEN(1, 4096)},
+         FN_BETWEEN(1, FN_MAX_THREADS)},
         {FN_FLAG("--eval", FN_ARG_BOOL, &eval, NULL, "time inference (forward in evaluation "
                                                      "mode) instead of training")},
         {FN_FLAG("--calls", FN_ARG_BOOL, &by_call, NULL, "a row per kernel call instead of per "

@@ -1,8 +1,10 @@
 /* cli_split.c - `split`: the command line of fn_split (data.h). */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "cli.h"
+#include "safe_path.h"
 
 int fn_cli_split(const fn_network *net, int argc, char **argv)
 {
@@ -40,7 +42,12 @@ int fn_cli_split(const fn_network *net, int argc, char **argv)
         return 2;
     }
     char err[4096];
-    if (fn_split(paths[0], paths[1], v.ratios.v, (uint64_t)v.seed, v.link, err, sizeof err) != 0) {
+    signal(SIGINT, sp_quit_on_signal); /* no half-copied .part file stays behind */
+    signal(SIGTERM, sp_quit_on_signal);
+    rc = fn_split(paths[0], paths[1], v.ratios.v, (uint64_t)v.seed, v.link, err, sizeof err);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (rc != 0) {
         fprintf(stderr, "split: %s\n", err);
         return 1;
     }

@@ -13,14 +13,17 @@
 
 #include "ckpt.h"
 #include "cli.h"
+#include "dist.h"
+#include "identity.h"
 #include "train.h"
+#include "train_guard.h"
 
 #define DEFAULT_CROP_PAD 4
 
 typedef struct {
     const char *data, *valid, *save, *resume, *init, *log, *augment;
     int epochs, batches, accumulate, seed, threads, no_shuffle, nesterov, optimizer, schedule,
-        step_size, warmup, cache_mb, max_pixels;
+        step_size, warmup, cache_mb, max_pixels, overwrite, strict;
     double lr, momentum, wd, gamma;
     fn_arg_list mean, std;
 } train_flags;
@@ -36,10 +39,16 @@ static const char epilog[] =
     "of one process with --accumulate R (docs/DISTRIBUTED.md).  --batches counts\n"
     "updates.\n"
     "\n"
+    "A run holds FILE.lock while it runs: a second run saving to the same FILE\n"
+    "stops at once, naming the first.  A new run (not a --resume of FILE) refuses\n"
+    "to replace an existing FILE unless --overwrite is given (a .best or .optim\n"
+    "without FILE, left by a run stopped before its first save, it names and replaces).\n"
+    "\n"
     "--resume FILE continues where FILE stopped, with the flags FILE was trained\n"
     "with unless given again; with the same --threads it ends with the same weights,\n"
     "bit for bit, as a run that was never stopped.  --init FILE starts a new run\n"
-    "from FILE's weights (torchvision's names), skipping tensors whose shape differs.\n"
+    "from FILE's weights (torchvision's names), skipping tensors whose shape differs\n"
+    "(--strict: refusing the file instead).\n"
     "\n"
     "Defaults by optimizer: sgd --lr 0.01 --momentum 0.9 --wd 0.0001; adam (torch)\n"
     "--lr 0.001 --wd 0; adadelta (Keras: rho 0.95, eps 1e-7) --lr 0.001 --wd 0.\n"
@@ -246,11 +255,15 @@ int fn_cli_train(const fn_network *net, int argc, char **argv)
          FN_BETWEEN(0, INT_MAX), FN_PERSIST},
         {FN_FLAG("--threads", FN_ARG_INT, &v.threads, "N",
                  "OpenMP threads (default: OMP_NUM_THREADS or all cores)"),
-         FN_BETWEEN(1, 4096), FN_PERSIST},
+         FN_BETWEEN(1, FN_MAX_THREADS), FN_PERSIST},
         {FN_FLAG("--save", FN_ARG_STRING, &v.save, "FILE",
                  "checkpoint (default: NETWORK.safetensors, or the --resume file)")},
         {FN_FLAG("--resume", FN_ARG_STRING, &v.resume, "FILE", "continue the run that saved FILE")},
         {FN_FLAG("--init", FN_ARG_STRING, &v.init, "FILE", "start from FILE's weights (fine-tuning)")},
+        {FN_FLAG("--strict", FN_ARG_BOOL, &v.strict, NULL,
+                 "--init: every tensor must match, or nothing loads")},
+        {FN_FLAG("--overwrite", FN_ARG_BOOL, &v.overwrite, NULL,
+                 "a new run may replace an existing --save checkpoint")},
         {FN_FLAG("--log", FN_ARG_STRING, &v.log, "FILE.csv",
                  "append a row per epoch: epoch, lr, train and valid loss\n"
                  "and accuracy, seconds, images/s"),
@@ -299,6 +312,10 @@ int fn_cli_train(const fn_network *net, int argc, char **argv)
         for (int i = 0; i < f.meta.n; i++)
             fn_st_meta_set(&resume_meta, f.meta.key[i], f.meta.value[i]);
         fn_st_close(&f);
+        if (id_check_resume(net, v.resume, &resume_meta) != 0) {
+            fn_st_meta_free(&resume_meta);
+            return 1;
+        }
         if (restore_flags(&cmd, v.resume, &resume_meta, &resume_args) != 0) {
             cJSON_Delete(resume_args);
             fn_st_meta_free(&resume_meta);
@@ -327,6 +344,7 @@ int fn_cli_train(const fn_network *net, int argc, char **argv)
     }
     o.resume = v.resume;
     o.init = v.init;
+    o.init_strict = v.strict;
     o.log = v.log;
     o.epochs = v.epochs;
     o.max_steps = v.batches;
@@ -334,10 +352,25 @@ int fn_cli_train(const fn_network *net, int argc, char **argv)
     o.shuffle = !v.no_shuffle;
     o.seed = (uint64_t)v.seed;
     o.resume_meta = v.resume ? &resume_meta : NULL;
-    char *json = flags_json(&cmd);
-    o.args_json = json;
-    rc = fn_train(net, &o);
-    free(json);
+    /* rank 0 writes the checkpoints, so it alone holds the lock until the run
+       ends (one writer per checkpoint) and checks the paths; every rank
+       learns its verdict */
+    lk_lock lock;
+    int refused = 0;
+    if (fn_dist_rank() == 0)
+        refused = tg_begin(&lock, o.save) != 0 ? 1 : tg_check_paths(&o, v.overwrite) != 0 ? 2 : 0;
+    fn_dist_max_int(&refused, 1);
+    if (refused) {
+        fn_dist_agreed();
+        rc = refused;
+    } else {
+        char *json = flags_json(&cmd);
+        o.args_json = json;
+        rc = fn_train(net, &o);
+        free(json);
+    }
+    if (fn_dist_rank() == 0)
+        tg_end(&lock);
     cJSON_Delete(resume_args);
     fn_st_meta_free(&resume_meta);
     return rc;

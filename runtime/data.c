@@ -43,6 +43,14 @@ fn_dataset *fn_data_open(const char *dir, const fn_data_config *cfg, char *err, 
         free(ds);
         return NULL;
     }
+    if (ds->scan.n_files == 0) { /* some empty class folders are fine, all of them are not */
+        snprintf(err, err_size, "%s%s%s: class folder holds no files%s", dir,
+                 dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/", ds->scan.classes[0],
+                 ds->scan.n_classes > 1 ? ", nor does any other" : "");
+        fn_scan_free(&ds->scan);
+        free(ds);
+        return NULL;
+    }
     ds->cfg = *cfg;
     ds->image_bytes = (size_t)cfg->h * cfg->w * cfg->c;
     fn_pixel_lut_init(&ds->lut, cfg);

@@ -34,8 +34,8 @@ typedef struct fn_dataset fn_dataset;
 
 /* Scans dir/<class>/ (classes sorted by name, files sorted by name; hidden
    entries ignored).  NULL with a message in err naming the path when dir is
-   missing, is not a directory, holds no class folders, or a class folder holds
-   no files. */
+   missing, is not a directory or holds no class folders.  A class folder with
+   no files is a class with none (empty_class.h says what callers do). */
 fn_dataset *fn_data_open(const char *dir, const fn_data_config *cfg, char *err, size_t err_size);
 void fn_data_close(fn_dataset *ds);
 

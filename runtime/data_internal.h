@@ -24,7 +24,7 @@ typedef struct {
 } fn_scan;
 
 /* 0, or -1 with a message naming the path (missing, not a directory, no class
-   folders, a class folder with no files, too many classes). */
+   folders, too many classes).  Empty class folders are classes with no files. */
 int fn_scan_dir(const char *dir, fn_scan *scan, char *err, size_t err_size);
 void fn_scan_free(fn_scan *scan);
 

@@ -1,11 +1,13 @@
 /* idx.c - reading IDX files, gzipped or not (see idx.h). */
 #include "idx.h"
+#include "safe_path.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define IDX_UBYTE 0x08
@@ -179,11 +181,15 @@ static int read_body(idx_reader *r, fn_idx *idx)
 int fn_idx_read(const char *path, fn_idx *idx, char *err, size_t err_size)
 {
     memset(idx, 0, sizeof *idx);
+    char why[256];
+    int fd = sp_open_regular(path, why, sizeof why); /* a FIFO would block gzopen */
     errno = 0;
-    idx_reader r = {gzopen(path, "rb"), path, err, err_size};
+    idx_reader r = {fd >= 0 ? gzdopen(fd, "rb") : NULL, path, err, err_size};
     if (!r.f) {
         snprintf(err, err_size, "%s: cannot open: %s", path,
-                 errno ? strerror(errno) : "out of memory");
+                 fd < 0 ? why : errno ? strerror(errno) : "out of memory");
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
     int rc = read_header(&r, idx) == 0 && read_body(&r, idx) == 0 ? 0 : -1;

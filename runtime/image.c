@@ -14,6 +14,7 @@
  * is a file larger than its pixels can take (MAX_FILE_BYTES).
  */
 #include "data_internal.h"
+#include "safe_path.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <stb_image.h>
 #include <stb_image_resize.h>
@@ -137,9 +139,13 @@ static int pnm_numbers_fit(FILE *f)
 static uint8_t *read_image_file(const char *path, const fn_data_config *cfg, size_t *size,
                                 int *w_out, int *h_out, char *err, size_t err_size)
 {
-    FILE *f = fopen(path, "rb");
+    char why[256];
+    int fd = sp_open_regular(path, why, sizeof why); /* a FIFO would block fopen */
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
-        snprintf(err, err_size, "cannot open: %s", strerror(errno));
+        snprintf(err, err_size, "cannot open: %s", fd < 0 ? why : strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
     uint8_t *buf = NULL;
@@ -148,8 +154,6 @@ static uint8_t *read_image_file(const char *path, const fn_data_config *cfg, siz
     int w = 0, h = 0, comp;
     if (fstat(fileno(f), &st) != 0)
         snprintf(err, err_size, "cannot stat: %s", strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        snprintf(err, err_size, "not a regular file");
     else if (st.st_size == 0)
         snprintf(err, err_size, "empty file");
     else if ((jpeg_problem = fn_jpeg_problem(f))) /* before stb_image reads any of it */

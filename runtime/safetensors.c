@@ -16,8 +16,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "clock.h"
+#include "safe_path.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors.c writes tensors in host order, which must be little-endian"
@@ -25,6 +27,11 @@
 
 /* The reference implementation refuses headers above 100 MB: so do we. */
 #define MAX_HEADER_BYTES (100L * 1000 * 1000)
+
+/* The metadata key of the CRC32 (zlib's) of the data section, 8 hex digits.
+   Written as zeros with the header and filled in once the data is written. */
+#define CRC_KEY "data_crc32"
+#define CRC_PLACEHOLDER "00000000"
 
 /* ---- metadata ---- */
 
@@ -287,21 +294,42 @@ static int parse_header(fn_st_file *f, const char *json, size_t len, size_t data
     return rc;
 }
 
+/* The data against the checksum the metadata holds; a file without one
+   (written before flatnet had them, or by another writer) passes. */
+static int check_crc(const fn_st_file *f, const unsigned char *data, size_t size, char *err,
+                     size_t err_size)
+{
+    const char *want = fn_st_meta_get(&f->meta, CRC_KEY);
+    if (!want)
+        return 0;
+    char *end;
+    unsigned long stated = strtoul(want, &end, 16);
+    if (strlen(want) != 8 || *end) {
+        snprintf(err, err_size, "%s: __metadata__ %s is '%s', not 8 hex digits", f->path,
+                 CRC_KEY, want);
+        return -1;
+    }
+    unsigned long got = crc32_z(crc32_z(0, NULL, 0), data, size);
+    if (got != stated) {
+        snprintf(err, err_size, "%s: the tensor data fails its checksum (CRC32 %08lx, the header "
+                 "says %s): the file was changed or damaged after it was written", f->path, got,
+                 want);
+        return -1;
+    }
+    return 0;
+}
+
 int fn_st_open(fn_st_file *f, const char *path, char *err, size_t err_size)
 {
     memset(f, 0, sizeof *f);
     f->path = path;
-    int fd = open(path, O_RDONLY);
+    char why[256];
+    int fd = sp_open_regular(path, why, sizeof why);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
-        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        snprintf(err, err_size, "%s: %s", path, fd < 0 ? why : strerror(errno));
         if (fd >= 0)
             close(fd);
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, err_size, "%s: not a regular file", path);
-        close(fd);
         return -1;
     }
     f->size = (size_t)st.st_size;
@@ -342,6 +370,10 @@ int fn_st_open(fn_st_file *f, const char *path, char *err, size_t err_size)
         fn_st_close(f);
         return -1;
     }
+    if (check_crc(f, data, data_size, err, err_size) != 0) {
+        fn_st_close(f);
+        return -1;
+    }
     for (int i = 0; i < f->n; i++)
         f->entries[i].data = data + f->entries[i].begin;
     return 0;
@@ -377,15 +409,17 @@ const fn_st_entry *fn_st_find(const fn_st_file *f, const char *name)
 /* ---- writing ---- */
 
 /* The JSON header, padded with spaces to a multiple of 8 bytes so that the
-   data starts aligned (as the reference writer does). */
-static char *build_header(const fn_st_tensor *tensors, int n, const fn_st_meta *meta, size_t *len)
+   data starts aligned (as the reference writer does), with CRC_KEY set to
+   CRC_PLACEHOLDER; *crc_at gets the placeholder's offset in it. */
+static char *build_header(const fn_st_tensor *tensors, int n, const fn_st_meta *meta, size_t *len,
+                          size_t *crc_at)
 {
     cJSON *root = cJSON_CreateObject();
-    if (meta && meta->n) {
-        cJSON *m = cJSON_AddObjectToObject(root, "__metadata__");
-        for (int i = 0; i < meta->n; i++)
+    cJSON *m = cJSON_AddObjectToObject(root, "__metadata__");
+    for (int i = 0; meta && i < meta->n; i++)
+        if (strcmp(meta->key[i], CRC_KEY) != 0) /* a copied checkpoint's: not this data's */
             cJSON_AddStringToObject(m, meta->key[i], meta->value[i]);
-    }
+    cJSON_AddStringToObject(m, CRC_KEY, CRC_PLACEHOLDER);
     size_t at = 0;
     for (int i = 0; i < n; i++) {
         cJSON *t = cJSON_AddObjectToObject(root, tensors[i].name);
@@ -402,24 +436,31 @@ static char *build_header(const fn_st_tensor *tensors, int n, const fn_st_meta *
     cJSON_Delete(root);
     if (!json)
         return NULL;
+    /* Inside a JSON string every quote is escaped, so this text can only be
+       the key itself. */
+    static const char key[] = "\"" CRC_KEY "\":\"";
+    *crc_at = strlen(json) - strlen(strstr(json, key)) + strlen(key);
     size_t used = strlen(json), padded = (used + 7) / 8 * 8;
-    char *out = realloc(json, padded + 1);
-    if (!out) {
-        free(json);
-        return NULL;
+    char *out = malloc(padded + 1);
+    if (out) {
+        memcpy(out, json, used);
+        memset(out + used, ' ', padded - used);
     }
-    memset(out + used, ' ', padded - used);
+    free(json);
+    if (!out)
+        return NULL;
     out[padded] = '\0';
     *len = padded;
     return out;
 }
 
 static int write_all(FILE *f, const fn_st_tensor *tensors, int n, fn_st_fill fill, void *ctx,
-                     const char *header, size_t header_len)
+                     const char *header, size_t header_len, size_t crc_at)
 {
     uint64_t len = header_len;
     if (fwrite(&len, 8, 1, f) != 1 || fwrite(header, 1, header_len, f) != header_len)
         return -1;
+    uLong crc = crc32_z(0, NULL, 0);
     for (int i = 0; i < n; i++) {
         if (i == n / 2) {
             if (fflush(f) != 0)
@@ -429,7 +470,12 @@ static int write_all(FILE *f, const fn_st_tensor *tensors, int n, fn_st_fill fil
         const void *bytes = fill(ctx, i);
         if (tensors[i].bytes && fwrite(bytes, 1, tensors[i].bytes, f) != tensors[i].bytes)
             return -1;
+        crc = crc32_z(crc, bytes, tensors[i].bytes);
     }
+    char hex[9];
+    snprintf(hex, sizeof hex, "%08lx", (unsigned long)crc);
+    if (fseek(f, (long)(8 + crc_at), SEEK_SET) != 0 || fwrite(hex, 1, 8, f) != 8)
+        return -1;
     if (fflush(f) != 0 || fsync(fileno(f)) != 0)
         return -1;
     return 0;
@@ -447,32 +493,50 @@ static void sync_dir(const char *path)
     free(copy);
 }
 
-/* path + ".tmp": the temporary file a write goes to before its rename. */
-static char *temp_name(const char *path)
+/* A new temporary file beside path, "path.XXXXXX.tmp", unique to this write
+   (two writers of one path never share one), with the mode a plain create
+   would give; its name in tmp.  NULL with errno set. */
+static FILE *create_temp(const char *path, char *tmp, size_t tmp_size)
 {
-    size_t size = strlen(path) + 5;
-    char *tmp = malloc(size);
-    snprintf(tmp, size, "%s.tmp", path);
-    return tmp;
+    if (snprintf(tmp, tmp_size, "%s.XXXXXX.tmp", path) >= (int)tmp_size) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    int fd = mkstemps(tmp, 4);
+    if (fd < 0)
+        return NULL;
+    sp_pending_add(tmp);
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask); /* mkstemp's 0600 would hide checkpoints from a group */
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        int saved = errno;
+        close(fd);
+        fn_st_discard(tmp);
+        errno = saved;
+    }
+    return f;
 }
 
 int fn_st_write_temp(const char *path, const fn_st_tensor *tensors, int n, fn_st_fill fill,
-                     void *ctx, const fn_st_meta *meta, char *err, size_t err_size)
+                     void *ctx, const fn_st_meta *meta, char *tmp, size_t tmp_size, char *err,
+                     size_t err_size)
 {
-    size_t header_len;
-    char *header = build_header(tensors, n, meta, &header_len);
+    size_t header_len, crc_at;
+    char *header = build_header(tensors, n, meta, &header_len, &crc_at);
     if (!header) {
         snprintf(err, err_size, "%s: out of memory building the header", path);
         return -1;
     }
-    char *tmp = temp_name(path);
     int rc = 0;
-    FILE *f = fopen(tmp, "wb");
+    FILE *f = create_temp(path, tmp, tmp_size);
     if (!f) {
-        snprintf(err, err_size, "cannot write %s: %s", tmp, strerror(errno));
+        snprintf(err, err_size, "cannot write %s (its temporary file): %s", path,
+                 strerror(errno));
         rc = -1;
     } else {
-        int failed = write_all(f, tensors, n, fill, ctx, header, header_len);
+        int failed = write_all(f, tensors, n, fill, ctx, header, header_len, crc_at);
         int saved_errno = errno;
         if (fclose(f) != 0 && !failed) {
             failed = 1;
@@ -481,18 +545,16 @@ int fn_st_write_temp(const char *path, const fn_st_tensor *tensors, int n, fn_st
         if (failed) {
             snprintf(err, err_size, "cannot write %s: %s (%s is left as it was)", tmp,
                      strerror(saved_errno), path);
-            unlink(tmp);
+            fn_st_discard(tmp);
             rc = -1;
         }
     }
-    free(tmp);
     free(header);
     return rc;
 }
 
-int fn_st_commit(const char *path, char *err, size_t err_size)
+int fn_st_commit(const char *tmp, const char *path, char *err, size_t err_size)
 {
-    char *tmp = temp_name(path);
     int rc = rename(tmp, path);
     if (rc != 0) {
         snprintf(err, err_size, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
@@ -500,21 +562,21 @@ int fn_st_commit(const char *path, char *err, size_t err_size)
     } else {
         sync_dir(path);
     }
-    free(tmp);
+    sp_pending_remove(tmp);
     return rc == 0 ? 0 : -1;
 }
 
-void fn_st_discard(const char *path)
+void fn_st_discard(const char *tmp)
 {
-    char *tmp = temp_name(path);
     unlink(tmp);
-    free(tmp);
+    sp_pending_remove(tmp);
 }
 
 int fn_st_write(const char *path, const fn_st_tensor *tensors, int n, fn_st_fill fill, void *ctx,
                 const fn_st_meta *meta, char *err, size_t err_size)
 {
-    if (fn_st_write_temp(path, tensors, n, fill, ctx, meta, err, err_size) != 0)
+    char tmp[4096];
+    if (fn_st_write_temp(path, tensors, n, fill, ctx, meta, tmp, sizeof tmp, err, err_size) != 0)
         return -1;
-    return fn_st_commit(path, err, err_size);
+    return fn_st_commit(tmp, path, err, err_size);
 }

@@ -8,9 +8,13 @@
  * the header, packed without gaps or overlaps.
  *
  * The reader maps the file and checks all of that, naming the file and the
- * tensor in every error.  The writer writes a temporary file in the same
- * directory, flushes and fsyncs it and renames it over the target, so the
- * target is always either the old file or the complete new one.
+ * tensor in every error; it opens regular files only (a FIFO would block it).
+ * The writer writes a temporary file of its own in the same directory,
+ * flushes and fsyncs it and renames it over the target, so the target is
+ * always either the old file or the complete new one.  It stores the CRC32
+ * of the data section in __metadata__ "data_crc32" (8 hex digits), which the
+ * reader checks when it is there: a file changed after it was written is
+ * refused, naming it; files without one (older flatnet, other writers) load.
  */
 #ifndef FN_SAFETENSORS_H
 #define FN_SAFETENSORS_H
@@ -73,12 +77,15 @@ int fn_st_write(const char *path, const fn_st_tensor *tensors, int n, fn_st_fill
                 const fn_st_meta *meta, char *err, size_t err_size);
 
 /* fn_st_write in two halves, for files that must change together: write
-   every temporary file (path.tmp, fsynced), then commit each (rename), so
-   the renames follow each other closely.  A failed write leaves no
-   temporary file; fn_st_discard drops one that will not be committed. */
+   every temporary file (fsynced; its name, "path.XXXXXX.tmp" and unique to
+   this write, goes to tmp), then commit each (rename), so the renames follow
+   each other closely.  A failed write leaves no temporary file; fn_st_discard
+   drops one that will not be committed.  Until then a temporary file is
+   pending (safe_path.h): a signal handler can remove it. */
 int fn_st_write_temp(const char *path, const fn_st_tensor *tensors, int n, fn_st_fill fill,
-                     void *ctx, const fn_st_meta *meta, char *err, size_t err_size);
-int fn_st_commit(const char *path, char *err, size_t err_size);
-void fn_st_discard(const char *path);
+                     void *ctx, const fn_st_meta *meta, char *tmp, size_t tmp_size, char *err,
+                     size_t err_size);
+int fn_st_commit(const char *tmp, const char *path, char *err, size_t err_size);
+void fn_st_discard(const char *tmp);
 
 #endif

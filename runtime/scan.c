@@ -3,7 +3,8 @@
  * both sorted by name in byte order so labels never depend on the file
  * system's listing order.  Hidden entries (".name") are ignored, and so are
  * plain files beside the class folders and folders inside them.  Symbolic
- * links count as what they point to.
+ * links count as what they point to.  A class folder may be empty: whether
+ * that is an error is the caller's to say (empty_class.h).
  */
 #include "data_internal.h"
 
@@ -110,10 +111,8 @@ static int scan_class(const char *dir, int label, fn_scan *scan, char *err, size
         list_free(&files);
         return -1;
     }
-    if (files.n == 0) {
-        snprintf(err, err_size, "%s: class folder holds no files", dir);
-        return -1;
-    }
+    if (files.n == 0) /* an empty class: nothing to append */
+        return 0;
     int n = scan->n_files + files.n;
     char **paths = realloc(scan->paths, (size_t)n * sizeof *paths);
     if (paths)

@@ -18,8 +18,11 @@
  * file is in place, so after a failure the manifest lists exactly what was
  * done, and the message says how far it got.
  */
+#include "clock.h"
 #include "data_internal.h"
+#include "empty_class.h"
 #include "rng.h"
+#include "safe_path.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -178,7 +181,10 @@ static int copy_file(const char *src, const char *dest)
     if (from < 0)
         return -1;
     int to = open(part, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (to >= 0)
+        sp_pending_add(part); /* an interrupted split removes it */
     int rc = to < 0 ? -1 : copy_bytes(from, to);
+    fn_test_delay(); /* lets tests interrupt a copy */
     int saved = errno;
     close(from);
     if (to >= 0 && close(to) != 0 && rc == 0) {
@@ -191,6 +197,7 @@ static int copy_file(const char *src, const char *dest)
     }
     if (rc != 0 && to >= 0)
         unlink(part);
+    sp_pending_remove(part);
     errno = saved;
     return rc;
 }
@@ -198,10 +205,13 @@ static int copy_file(const char *src, const char *dest)
 /* A hard link when asked and possible, a copy otherwise.  A source that is a
    symbolic link is linked through (plain link() would link the symlink,
    whose relative target may not resolve from DST). */
-static int place_file(const char *src, const char *dest, int link_it)
+static int place_file(const char *src, const char *dest, int link_it, int *link_errno)
 {
-    if (link_it && linkat(AT_FDCWD, src, AT_FDCWD, dest, AT_SYMLINK_FOLLOW) == 0)
-        return 0;
+    if (link_it) {
+        if (linkat(AT_FDCWD, src, AT_FDCWD, dest, AT_SYMLINK_FOLLOW) == 0)
+            return 0;
+        *link_errno = errno;
+    }
     return copy_file(src, dest);
 }
 
@@ -223,7 +233,7 @@ static void csv_field(FILE *f, const char *s, char sep)
 
 typedef struct {
     const char *src, *dst;
-    int link;
+    int link, said_copying;
     FILE *manifest;
     int placed, total;
     char *err;
@@ -255,7 +265,8 @@ static int place_one(split_run *run, const char *src_path, const char *class_nam
     const char *name = slash ? slash + 1 : src_path;
     int len = snprintf(dest, sizeof dest, "%s/%s/%s/%s", run->dst, split_names[s], class_name,
                        name);
-    if (len >= (int)sizeof dest || place_file(src_path, dest, run->link) != 0) {
+    int link_errno = 0;
+    if (len >= (int)sizeof dest || place_file(src_path, dest, run->link, &link_errno) != 0) {
         snprintf(run->err, run->err_size,
                  "%s %s to %s: %s; %d of %d files were placed before it (%s/manifest.csv lists "
                  "them)",
@@ -263,6 +274,11 @@ static int place_one(split_run *run, const char *src_path, const char *class_nam
                  len >= (int)sizeof dest ? "path too long" : strerror(errno), run->placed,
                  run->total, run->dst);
         return -1;
+    }
+    if (link_errno && !run->said_copying) {
+        fprintf(stderr, "split: --link: cannot link %s to %s (%s): copying it and any other "
+                "file that cannot be linked\n", src_path, dest, strerror(link_errno));
+        run->said_copying = 1;
     }
     csv_field(run->manifest, split_names[s], ',');
     csv_field(run->manifest, class_name, ',');
@@ -301,7 +317,8 @@ static int split_class(split_run *run, const fn_scan *scan, int c, int first, in
         for (int j = 0; j < counts[s]; j++)
             split_of[order[k++]] = s;
         if (ratios[s] > 0 && counts[s] == 0)
-            fprintf(stderr, "split: class %s has %d file%s, so %s/%s/%s stays empty\n",
+            fprintf(stderr, "split: note: class %s has %d file%s, so %s/%s/%s stays empty "
+                    "(train and evaluate count it as a class with no images)\n",
                     scan->classes[c], n, n == 1 ? "" : "s", run->dst, split_names[s],
                     scan->classes[c]);
     }
@@ -313,15 +330,36 @@ static int split_class(split_run *run, const fn_scan *scan, int c, int first, in
     return rc;
 }
 
+/* DST inside SRC would add a class folder (and the manifest as an image) to
+   the data set; SRC inside DST would be read while written. */
+static int check_nesting(const char *src, const char *dst, char *err, size_t err_size)
+{
+    if (sp_inside(dst, src))
+        snprintf(err, err_size, "%s is inside %s: split would write into the data set it reads, "
+                 "where a later scan takes its folders for classes", dst, src);
+    else if (sp_inside(src, dst))
+        snprintf(err, err_size, "%s is inside %s: split would read the folder it writes", src,
+                 dst);
+    else
+        return 0;
+    return -1;
+}
+
 int fn_split(const char *src, const char *dst, const double ratios[3], uint64_t seed, int link,
              char *err, size_t err_size)
 {
     if (check_ratios(ratios, err, err_size) != 0)
         return -1;
     fn_scan scan;
-    if (fn_scan_dir(src, &scan, err, err_size) != 0)
+    if (check_nesting(src, dst, err, err_size) != 0 || fn_scan_dir(src, &scan, err, err_size) != 0)
         return -1;
-    split_run run = {src, dst, link, NULL, 0, scan.n_files, err, err_size};
+    int empty = ec_first_empty(scan.labels, scan.n_files, scan.n_classes, 0);
+    if (empty >= 0) { /* nothing to split: train would refuse its empty train/ folder */
+        snprintf(err, err_size, "%s/%s: class folder holds no files", src, scan.classes[empty]);
+        fn_scan_free(&scan);
+        return -1;
+    }
+    split_run run = {src, dst, link, 0, NULL, 0, scan.n_files, err, err_size};
     char manifest_path[PATH_MAX];
     int rc = -1;
     if (snprintf(manifest_path, sizeof manifest_path, "%s/manifest.csv", dst) >=

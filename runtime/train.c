@@ -13,12 +13,16 @@
 #include "ckpt.h"
 #include "clock.h"
 #include "dist.h"
+#include "empty_class.h"
 #include "eval.h"
 #include "group.h"
+#include "identity.h"
 #include "metrics.h"
 #include "model.h"
 #include "progress.h"
 #include "ranks.h"
+#include "safe_path.h"
+#include "train_guard.h"
 
 static volatile sig_atomic_t interrupted; /* the signal that asked to stop, or 0 */
 
@@ -26,8 +30,11 @@ static void on_interrupt(int sig)
 {
     static const char msg[] = "\ninterrupted: finishing this step, then saving a checkpoint "
                               "(interrupt again to quit without saving)\n";
+    if (interrupted) { /* a second Ctrl-C ends the process at once, leaving no temporary file */
+        sp_quit_on_signal(sig);
+        return;
+    }
     interrupted = sig;
-    signal(sig, SIG_DFL); /* a second Ctrl-C ends the process at once */
     if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
         /* nothing to do about it in a signal handler */
     }
@@ -75,7 +82,8 @@ static int open_data(trainer *t)
 {
     const fn_network *net = t->net;
     const fn_train_options *o = t->o;
-    if (!(t->train = open_dataset("--data", o->data, o)))
+    if (!(t->train = open_dataset("--data", o->data, o)) || tg_check_names(t->train, o->data) ||
+        ec_refuse(t->train, o->data, "train: --data"))
         return -1;
     if (fn_data_n_classes(t->train) != net->classes) {
         fprintf(stderr, "train: --data %s has %d classes, %s was generated for %d "
@@ -97,6 +105,7 @@ static int open_data(trainer *t)
         return 0;
     if (!(t->valid = open_dataset("--valid", o->valid, o)))
         return -1;
+    ec_note(t->valid, o->valid);
     char err[2048];
     char **names = calloc((size_t)net->classes, sizeof *names);
     for (int c = 0; c < net->classes; c++)
@@ -151,6 +160,13 @@ static int restore_position(trainer *t)
     }
     t->epoch = atoi(epoch);
     t->epoch_step = atoi(epoch_step);
+    if (t->epoch_step > 0 && t->epoch_step >= t->steps_per_epoch) {
+        fprintf(stderr, "train: --resume %s stopped after step %d of epoch %d, and this run's "
+                "epochs end at step %d%s: give --batches %d or more, or leave --batches out\n",
+                t->o->resume, t->epoch_step, t->epoch + 1, t->steps_per_epoch,
+                t->o->max_steps ? " (--batches)" : "", t->epoch_step + 1);
+        return -1;
+    }
     t->model.step = atol(step);
     const char *v;
     if ((v = fn_st_meta_get(meta, "epoch_loss_sum")))
@@ -186,7 +202,7 @@ static int setup_model(trainer *t)
         return -1;
     }
     fn_model_randomize(&t->model, o->seed);
-    if (o->init && fn_ckpt_init_from(o->init, &t->model, stdout, err, sizeof err) != 0) {
+    if (o->init && fn_ckpt_init_from(o->init, &t->model, o->init_strict, stdout, err, sizeof err) != 0) {
         fprintf(stderr, "train: --init %s\n", err);
         return -1;
     }
@@ -221,9 +237,7 @@ static void fill_meta(trainer *t, fn_st_meta *meta)
     char list[256];
     char *classes = fn_classes_to_json(t->train);
     fn_st_meta_set(meta, "format", "flatnet checkpoint 1");
-    fn_st_meta_set(meta, "network", net->name);
-    fn_st_meta_setf(meta, "input", "%dx%dx%d", net->in_h, net->in_w, net->in_c);
-    fn_st_meta_setf(meta, "batch", "%d", net->batch);
+    id_record(net, meta);
     fn_st_meta_set(meta, "classes", classes);
     list_to_str(o->data_cfg.mean, net->in_c, list, sizeof list);
     fn_st_meta_set(meta, "mean", list);

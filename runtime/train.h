@@ -24,6 +24,7 @@ typedef struct {
     const char *data, *valid;  /* folders; valid may be NULL */
     const char *save;          /* checkpoint path; FILE.best and FILE.optim beside it */
     const char *resume, *init; /* at most one */
+    int init_strict;           /* --init: any tensor that does not match is an error */
     const char *log;           /* CSV history, or NULL */
     int epochs;                /* train until this many epochs are done */
     int max_steps;             /* steps per epoch at most; 0 for all */

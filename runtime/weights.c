@@ -7,6 +7,7 @@
 
 #include "ckpt.h"
 #include "eval.h"
+#include "identity.h"
 
 int fn_weights_open(fn_weights *w, const fn_network *net, const char *command, const char *path)
 {
@@ -18,6 +19,7 @@ int fn_weights_open(fn_weights *w, const fn_network *net, const char *command, c
         fn_weights_close(w);
         return -1;
     }
+    id_warn_input(command, "--weights", path, net, &w->meta);
     const char *json = fn_st_meta_get(&w->meta, "classes");
     int n = json ? fn_classes_from_json(json, &w->class_names) : -1;
     if (n >= 0 && n != net->classes) {

@@ -363,11 +363,22 @@ static void test_open_errors(void **state)
     snprintf(path, sizeof path, "%s/empty-class/cat/a.png", dir);
     write_bytes(path, "x", 1);
     snprintf(path, sizeof path, "%s/empty-class", dir);
-    expect_open_error(path, "empty-class/dog", "class folder holds no files");
-
     fn_data_config cfg;
-    fn_data_defaults(&cfg, 4, 4, 5);
+    fn_data_defaults(&cfg, 4, 4, 3);
     char err[256];
+    fn_dataset *ds = fn_data_open(path, &cfg, err, sizeof err); /* an empty class: a class */
+    assert_non_null(ds);
+    assert_int_equal(fn_data_n_classes(ds), 2);
+    assert_int_equal(fn_data_size(ds), 1);
+    fn_data_close(ds);
+    snprintf(path, sizeof path, "%s/all-empty/cat", dir);
+    mkdirs(path);
+    snprintf(path, sizeof path, "%s/all-empty/dog", dir);
+    mkdirs(path);
+    snprintf(path, sizeof path, "%s/all-empty", dir);
+    expect_open_error(path, "all-empty/cat", "class folder holds no files, nor does any other");
+
+    fn_data_defaults(&cfg, 4, 4, 5);
     assert_null(fn_data_open(dir, &cfg, err, sizeof err));
     assert_non_null(strstr(err, "4x4x5"));
 }

@@ -57,7 +57,8 @@ wait_until() {
 # a temporary file written since this run started (one a kill left behind is
 # stale: the next save of that file overwrites it)
 writing() { [ -n "$(find "$W" -name '*.tmp' -newer "$W/started")" ]; }
-between_renames() { [ -e "$M.tmp" ] && [ ! -e "$OPTIM.tmp" ]; }
+# (a save writes FILE.XXXXXX.tmp, the sibling first)
+between_renames() { compgen -G "$M.??????.tmp" >/dev/null && ! compgen -G "$OPTIM.??????.tmp" >/dev/null; }
 
 # up to a second after the start: a few epochs of 2 steps (30 ms each) and 4
 # saves (30 ms each)

@@ -68,6 +68,16 @@ no_temp_files() {
     [ -z "$left" ] || fail "$1: temporary files left: $left"
 }
 
+# wait_for_glob PATTERN: until a file matches PATTERN (at most 30 s)
+wait_for_glob() {
+    local i
+    for i in $(seq 300); do
+        compgen -G "$1" >/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # wait_for FILE: until FILE exists (at most 30 s)
 wait_for() {
     local i
@@ -255,7 +265,7 @@ cp "$W/killed.optim.safetensors" "$W/killed.optim.before"
 FLATNET_TEST_DELAY_MS=700 "$NET" train --resume "$D" --epochs 2 >"$W/out" 2>&1 &
 pid=$!
 checks=$((checks + 1))
-wait_for "$D.tmp" || fail "SIGKILL: the checkpoint write never started"
+wait_for_glob "$D.??????.tmp" || fail "SIGKILL: the checkpoint write never started"
 { kill -KILL $pid && wait $pid; } 2>/dev/null # (quietly: bash reports the kill)
 same "SIGKILL: checkpoint" "$D" "$W/killed.before"
 same "SIGKILL: optimizer state" "$W/killed.optim.safetensors" "$W/killed.optim.before"

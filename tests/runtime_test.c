@@ -4,6 +4,7 @@
  * small generated network (linked in with -DFN_NO_MAIN as fn_net).
  */
 #define _GNU_SOURCE
+#include <glob.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -386,7 +387,8 @@ static void st_round_trip(void **state)
     assert_string_equal(fn_st_meta_get(&f.meta, "epoch"), "3");
     assert_int_equal((long)(w->data) % 8, 0); /* the header is padded to 8 bytes */
     fn_st_close(&f);
-    assert_int_equal(access(work_path("round.safetensors.tmp"), F_OK), -1);
+    glob_t temps; /* no temporary file of the write is left */
+    assert_int_equal(glob(work_path("round.safetensors*.tmp"), 0, NULL, &temps), GLOB_NOMATCH);
 }
 
 /* Writes an 8-byte length, header (length claimed_len, or its own when < 0)
@@ -467,7 +469,7 @@ static void st_write_failure_leaves_nothing(void **state)
     char err[512];
     assert_int_equal(fn_st_write(path, &t, 1, fill_samples, NULL, NULL, err, sizeof err), -1);
     assert_contains(err, "cannot write");
-    assert_contains(err, "x.safetensors.tmp");
+    assert_contains(err, "x.safetensors (its temporary file): No such file");
 }
 
 /* ---- checkpoints of the linked network ---- */
@@ -668,7 +670,7 @@ static void ckpt_strict_load_names_the_difference(void **state)
     write_variant(path, (variant){.rename = -1, .reshape = fc, .retype = -1, .drop = -1});
     char err[512];
     FILE *report = tmpfile();
-    assert_int_equal(fn_ckpt_init_from(path, &m, report, err, sizeof err), 0);
+    assert_int_equal(fn_ckpt_init_from(path, &m, 0, report, err, sizeof err), 0);
     char text[4096] = "";
     rewind(report);
     text[fread(text, 1, sizeof text - 1, report)] = '\0';

@@ -151,7 +151,7 @@ def main():
 
     run(trainer, "train", "--data", f"{work}/batch", "--init", w0, "--save", w1, "--epochs", "1",
         "--batches", "1", "--no-shuffle", "--lr", str(LR), "--momentum", str(MOMENTUM),
-        "--wd", str(WD), "--threads", "2")
+        "--wd", str(WD), "--threads", "2", "--overwrite")  # a previous run's W1 goes
 
     float32_model = initial_model()
     sgd_step(float32_model, x, y)
