@@ -28,7 +28,7 @@ static const char *kind_name(int kind)
 static const char *init_name(int init)
 {
     static const char *names[] = {"FN_INIT_ZERO", "FN_INIT_ONE", "FN_INIT_KAIMING_FAN_OUT",
-                                  "FN_INIT_UNIFORM_FAN_IN"};
+                                  "FN_INIT_UNIFORM_FAN_IN", "FN_INIT_GLOROT_UNIFORM"};
     return names[init];
 }
 

@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define FN_ABI_VERSION 2
+#define FN_ABI_VERSION 3
 
 /* What a tensor is, and so which region holds it. */
 enum fn_tensor_kind {
@@ -38,12 +38,14 @@ enum fn_tensor_kind {
     FN_BATCH_COUNT = 3    /* BN num_batches_tracked: I64, no storage (= steps trained) */
 };
 
-/* How a learnable tensor starts, as torchvision initialises it. */
+/* How a learnable tensor starts, as torchvision (or, for Glorot, Keras) initialises it. */
 enum fn_init {
     FN_INIT_ZERO = 0,
     FN_INIT_ONE = 1,
     FN_INIT_KAIMING_FAN_OUT = 2, /* normal(0, sqrt(2 / fan)), fan = out_c * kh * kw */
-    FN_INIT_UNIFORM_FAN_IN = 3   /* uniform(-1/sqrt(fan), 1/sqrt(fan)), fan = in features */
+    FN_INIT_UNIFORM_FAN_IN = 3,  /* uniform(-1/sqrt(fan), 1/sqrt(fan)), fan = in features */
+    FN_INIT_GLOROT_UNIFORM = 4   /* Keras's default: uniform(-sqrt(6/fan), sqrt(6/fan)),
+                                    fan = fan_in + fan_out */
 };
 
 typedef struct fn_tensor {
