@@ -17,17 +17,21 @@ RT_OBJ := $(patsubst runtime/%.c,$(B)/rt-obj/%.o,$(RT_SRC))
 NET_CFLAGS := -O3 -march=native -fopenmp
 NET_LIBS   := -L$(B) -lflatnet -lstb -lcjson -lm -lz
 
-.PHONY: all clean deps test demo bench
+.PHONY: all clean deps deps-test deps-bench deps-demo test demo bench
 all: $(B)/gen $(B)/libflatnet.a $(B)/shapes
 
+# make deps: what building and training need; each of test, bench and demo
+# adds its own (tools/deps.sh lists them).
 deps:
-	@tools/deps.sh
+	@tools/deps.sh build
+deps-test deps-bench deps-demo: deps-%:
+	@tools/deps.sh $*
 
 # Each tests/*.mk adds its phony runners to TEST_TARGETS; `make test` runs them all.
 TEST_TARGETS :=
 include $(wildcard tests/*.mk)
 
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory $(TEST_TARGETS)
 	@echo "all tests passed"
@@ -58,12 +62,12 @@ $(B)/shapes: tools/shapes.c runtime/rng.c runtime/rng.h | $(B)
 # The README's main job: import Fashion-MNIST, generate and compile a ResNet,
 # train it with validation and evaluate it on the test set.  Settings:
 # tools/demo.sh.
-demo: deps
+demo: deps-demo
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh
 
 # flatnet against PyTorch, side by side (docs/PERFORMANCE.md).
-bench: deps
+bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	@benchmarks/bench.sh
 
