@@ -453,6 +453,14 @@ static int split_captured(const char *dir, const char *src, const char *dst, cha
     return rc;
 }
 
+/* n bytes at dir/rel */
+static void put_bytes(const char *dir, const char *rel, const void *bytes, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    write_bytes(path, bytes, n);
+}
+
 static void expect_text(const char *text, const char *needle)
 {
     if (!strstr(text, needle))
@@ -470,19 +478,15 @@ static void test_by_content(void **state)
     snprintf(dst, sizeof dst, "%s/dst", dir);
     const int sizes[] = {5, 5};
     make_src(src, sizes, 2);
-    snprintf(path, sizeof path, "%s/class0/photo.webp", src);
-    write_bytes(path, "RIFF\x10\0\0\0WEBPVP8 ", 16);
-    snprintf(path, sizeof path, "%s/class1/Thumbs.db", src);
-    write_bytes(path, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8);
-    snprintf(path, sizeof path, "%s/class1/notes.png", src);
-    write_bytes(path, "not a picture", 13);
+    put_bytes(src, "class0/photo.webp", "RIFF\x10\0\0\0WEBPVP8 ", 16);
+    put_bytes(src, "class1/Thumbs.db", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8);
+    put_bytes(src, "class1/notes.png", "not a picture", 13);
+    put_bytes(src, "class1/.hidden.png", "h", 1);
     char png[1024];
     snprintf(png, sizeof png, "%s/class1/written.png", src);
     write_small_image(png, 7);
     snprintf(path, sizeof path, "%s/class1/png-without-extension.dat", src);
     assert_int_equal(rename(png, path), 0);
-    snprintf(path, sizeof path, "%s/class1/.hidden.png", src);
-    write_bytes(path, "h", 1);
     char *out, *msgs;
     if (split_captured(dir, src, dst, &out, &msgs, err, sizeof err) != 0)
         fail_msg("split: %s", err);
@@ -548,16 +552,14 @@ static void test_nothing_is_an_image(void **state)
     (void)state;
     char dir[128], src[256], dst[256], path[1024], err[1024];
     fresh_dir(dir, sizeof dir, "split-no-images");
-    snprintf(src, sizeof src, "%s/src/docs", dir);
-    mkdirs(src);
-    snprintf(path, sizeof path, "%s/readme.jpg", src);
-    write_bytes(path, "text", 4);
-    snprintf(path, sizeof path, "%s/src/more", dir);
-    mkdirs(path);
-    snprintf(path, sizeof path, "%s/src/more/a.tiff", dir);
-    write_bytes(path, "II*\0", 4);
     snprintf(src, sizeof src, "%s/src", dir);
     snprintf(dst, sizeof dst, "%s/dst", dir);
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%s", src, k ? "more" : "docs");
+        mkdirs(path);
+    }
+    put_bytes(src, "docs/readme.jpg", "text", 4);
+    put_bytes(src, "more/a.tiff", "II*\0", 4);
     char *out, *msgs;
     assert_int_equal(split_captured(dir, src, dst, &out, &msgs, err, sizeof err), -1);
     expect_text(err, src);
