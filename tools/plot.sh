@@ -10,7 +10,7 @@
 set -eu
 
 if [ $# -lt 2 ] || [ $# -gt 4 ]; then
-    echo "usage: tools/plot.sh HISTORY.csv OUT.png [TITLE] [VALID_NAME]" >&2
+    echo "usage: $(basename "$0") HISTORY.csv OUT.png [TITLE] [VALID_NAME]" >&2
     exit 2
 fi
 csv=$1
