@@ -26,7 +26,9 @@
 #define FLATNET_LIBS "-lstb -lcjson -lm -lz"
 #endif
 
-const char *bd_target_flags(const char *target, int is_host)
+/* The flags a target's code needs: "-march=native" when it is this machine's
+   best, else the instruction sets it uses. */
+static const char *target_flags(const char *target, int is_host)
 {
     if (!strcmp(target, "generic"))
         return "";
@@ -147,7 +149,7 @@ int bd_build(const char *c_text, size_t len, const char *out, const char *target
     snprintf(bin_tmp, sizeof bin_tmp, "%.*s", (int)(strlen(c_tmp) - 2), c_tmp);
 
     const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
-    snprintf(flags, sizeof flags, "-O3 %s -fopenmp", bd_target_flags(target, is_host));
+    snprintf(flags, sizeof flags, "-O3 %s -fopenmp", target_flags(target, is_host));
     /* the program's --version reports what it was built with */
     snprintf(define, sizeof define, "-DFN_BUILD_FLAGS=\"%s %s\"", cc, flags);
     words w = {.n = 0};

@@ -7,13 +7,9 @@
 
 #include <stddef.h>
 
-/* The flags a target's code needs: "-march=native" when it is this machine's
-   best, else the instruction sets it uses ("-mavx2 -mfma"). */
-const char *bd_target_flags(const char *target, int is_host);
-
 /* Writes the C (len bytes) beside out, compiles it with $CC (default cc) into
    a temporary file there and renames that to out.  Prints the command line it
-   runs.  On any failure nothing is left at out (nor the temporaries); the
+   runs.  On any failure out is left as it was and no temporary remains; the
    compiler's own messages go to stderr.  Returns 0 or -1. */
 int bd_build(const char *c_text, size_t len, const char *out, const char *target, int is_host);
 

@@ -65,10 +65,15 @@ check "require found nowhere" 1 "module 'widths' not found (looked for widths.lu
 cd "$ROOT" || exit 1
 
 # ------------------------------------------------------------------- version
-git_describe=unknown
+# what the build baked in (the tree may have changed since), which must be
+# this checkout's git describe, or "unknown" outside a git checkout
+git_describe=$(sed -n 's/^#define FLATNET_GIT "\(.*\)"$/\1/p' "$B/version.h")
+now=unknown
 if [ -e .git ]; then
-    git_describe=$(git describe --tags --always --dirty 2>/dev/null || echo unknown)
+    now=$(git describe --tags --always 2>/dev/null || echo unknown)
 fi
+checks=$((checks + 1))
+[ "${git_describe%-dirty}" = "$now" ] || fail "version.h says git '$git_describe', git describe says '$now'"
 version=$(sed -n 's/^VERSION *:= *//p' Makefile)
 check "gen --version" 0 "gen (flatnet) $version, git $git_describe" "$GEN" --version
 
