@@ -1,4 +1,6 @@
-# flatnet - build, test and benchmark.  Everything built goes to build/.
+# flatnet - build, test, benchmark and install.  Everything built goes to build/.
+VERSION := 0.2.0
+PREFIX  ?= /usr/local
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra
@@ -13,21 +15,30 @@ TEMPLATES := $(wildcard templates/*.c)
 RT_SRC := $(wildcard runtime/*.c)
 RT_OBJ := $(patsubst runtime/%.c,$(B)/rt-obj/%.o,$(RT_SRC))
 
-# What a generated program links against (the compile line of README).
+# What a generated program links against (the compile line of README; also
+# flatnet.pc's Libs and gen --build's line).
 NET_CFLAGS := -O3 -march=native -fopenmp
-NET_LIBS   := -L$(B) -lflatnet -lstb -lcjson -lm -lz
+NET_DEP_LIBS := -lstb -lcjson -lm -lz
+NET_LIBS   := -L$(B) -lflatnet $(NET_DEP_LIBS)
 
-.PHONY: all clean deps test demo bench mpi
+# Baked into gen and libflatnet for --version ("unknown" outside a git checkout).
+GIT_DESCRIBE := $(shell test -e .git && git describe --tags --always --dirty 2>/dev/null || echo unknown)
+
+.PHONY: all clean deps deps-test deps-bench deps-demo test demo bench mpi install uninstall FORCE
 all: $(B)/gen $(B)/tune $(B)/libflatnet.a $(B)/shapes
 
+# make deps: what building and training need; each of test, bench and demo
+# adds its own (tools/deps.sh lists them).
 deps:
-	@tools/deps.sh
+	@tools/deps.sh build
+deps-test deps-bench deps-demo: deps-%:
+	@tools/deps.sh $*
 
 # Each tests/*.mk adds its phony runners to TEST_TARGETS; `make test` runs them all.
 TEST_TARGETS :=
 include $(wildcard tests/*.mk)
 
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory $(TEST_TARGETS)
 	@echo "all tests passed"
@@ -38,9 +49,17 @@ $(B)/embed: generator/embed.c | $(B)
 $(B)/templates.c: $(TEMPLATES) $(B)/embed
 	$(B)/embed $(TEMPLATES) > $@.tmp && mv $@.tmp $@
 
+# version.h: rewritten only when its text changes, so a build with nothing new
+# recompiles nothing; what includes it depends on it below.  No install path
+# is compiled in: gen finds its networks beside itself (generator/search.c).
+$(B)/version.h: FORCE | $(B)
+	@printf '%s\n' '#define FLATNET_VERSION "$(VERSION)"' '#define FLATNET_GIT "$(GIT_DESCRIBE)"' \
+	    '#define FLATNET_LIBS "$(NET_DEP_LIBS)"' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(B)/gen-obj/origin.o $(B)/gen-obj/build.o $(B)/rt-obj/cli_version.o: $(B)/version.h
+
 $(B)/gen-obj/%.o: generator/%.c $(wildcard generator/*.h) runtime/flatnet.h | $(B)/gen-obj
-	$(CC) $(CFLAGS) $(WARN) -std=gnu11 $(LUA_CFLAGS) -Iruntime \
-	    -DFLATNET_NETWORKS_DIR='"$(CURDIR)/networks"' -c -o $@ $<
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 $(LUA_CFLAGS) -Iruntime -I$(B) -c -o $@ $<
 
 $(B)/gen: $(GEN_OBJ) $(B)/templates.c
 	$(CC) $(CFLAGS) -o $@ $(GEN_OBJ) $(B)/templates.c $(LUA_LIBS) -lm
@@ -54,7 +73,7 @@ $(B)/tune: $(TUNE_SRC) $(wildcard tuner/*.h) $(TUNE_GEN_OBJ) $(B)/templates.c
 	    $(B)/templates.c $(LUA_LIBS) -lm
 
 $(B)/rt-obj/%.o: runtime/%.c $(wildcard runtime/*.h) | $(B)/rt-obj
-	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fopenmp $(STB_CFLAGS) -Iruntime -c -o $@ $<
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fopenmp $(STB_CFLAGS) -Iruntime -I$(B) -c -o $@ $<
 
 $(B)/libflatnet.a: $(RT_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -79,17 +98,24 @@ $(B)/shapes: tools/shapes.c runtime/rng.c runtime/rng.h | $(B)
 # The README's main job: import Fashion-MNIST, generate and compile a ResNet,
 # train it with validation and evaluate it on the test set.  Settings:
 # tools/demo.sh.
-demo: deps
+demo: deps-demo
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh
 
 # flatnet against PyTorch, side by side (docs/PERFORMANCE.md).
-bench: deps
+bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	@benchmarks/bench.sh
 
 $(B) $(B)/gen-obj $(B)/rt-obj $(B)/rt-mpi-obj:
 	mkdir -p $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]; make uninstall (the same
+# PREFIX and DESTDIR).  tools/install.sh lists what goes where.
+install: all
+	@tools/install.sh install "$(DESTDIR)" "$(PREFIX)" $(B) "$(VERSION)" "$(NET_DEP_LIBS)"
+uninstall:
+	@tools/install.sh uninstall "$(DESTDIR)" "$(PREFIX)" $(B) "$(VERSION)" "$(NET_DEP_LIBS)"
 
 clean:
 	rm -rf $(B)

@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "emit.h"
 #include "flatnet.h"
+#include "origin.h"
 #include "template.h"
 
 static const pl_node *pnode(const em_ctx *e, int i)
@@ -28,7 +29,7 @@ static const char *kind_name(int kind)
 static const char *init_name(int init)
 {
     static const char *names[] = {"FN_INIT_ZERO", "FN_INIT_ONE", "FN_INIT_KAIMING_FAN_OUT",
-                                  "FN_INIT_UNIFORM_FAN_IN"};
+                                  "FN_INIT_UNIFORM_FAN_IN", "FN_INIT_GLOROT_UNIFORM"};
     return names[init];
 }
 
@@ -136,7 +137,9 @@ static void write_descriptor(em_ctx *e, strbuf *out, const char *summary)
     sb_printf(out, "    .forward = forward,\n    .backward = backward,\n");
     sb_printf(out, "    .pack = pack,\n    .unpack = unpack,\n");
     sb_printf(out, "    .n_steps = %d,\n    .steps = fn_steps,\n", e->n_steps);
-    sb_printf(out, "    .fma_peak = fma_peak,\n};\n\n");
+    sb_printf(out, "    .fma_peak = fma_peak,\n");
+    or_emit_build(out, e->target->name);
+    sb_printf(out, "};\n\n");
     sb_printf(out, "#ifndef FN_NO_MAIN\nint main(int argc, char **argv)\n{\n");
     sb_printf(out, "    return fn_main(&fn_net, argc, argv);\n}\n#endif\n");
 }
@@ -157,7 +160,9 @@ static void write_header(em_ctx *e, strbuf *out, const char *summary)
         sb_printf(out, " * %.*s\n", (int)len, line);
         line += len + (eol ? 1 : 0);
     }
-    sb_printf(out, " */\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n");
+    sb_printf(out, " */\n");
+    or_emit_guard(out, e->target->name);
+    sb_printf(out, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n");
     sb_printf(out, "#include <string.h>\n#include <time.h>\n\n#include \"flatnet.h\"\n\n");
     tpl_vars none = {0};
     tpl_set_int(&none, "V", e->target->vlen);

@@ -59,16 +59,26 @@ static gr_tensor tensor(const char *suffix, int kind, int init, int fan,
     return t;
 }
 
+/* torchvision starts a bias uniform over 1/sqrt(fan_in), Keras at zero */
+static int bias_init(const gr_node *nd)
+{
+    return nd->glorot ? FN_INIT_ZERO : FN_INIT_UNIFORM_FAN_IN;
+}
+
 int gr_node_tensors(const gr_graph *g, const gr_node *nd, gr_tensor out[GR_MAX_TENSORS])
 {
     int n = 0;
     if (nd->op == OP_CONV) {
-        int in_c = input_shape(g, nd)->c, out_c = nd->out.c;
-        out[n++] = tensor("weight", FN_LEARNABLE, FN_INIT_KAIMING_FAN_OUT,
-                          out_c * nd->kh * nd->kw, 4, out_c, in_c, nd->kh, nd->kw);
+        int in_c = input_shape(g, nd)->c, out_c = nd->out.c, area = nd->kh * nd->kw;
+        if (nd->glorot)
+            out[n++] = tensor("weight", FN_LEARNABLE, FN_INIT_GLOROT_UNIFORM,
+                              (in_c + out_c) * area, 4, out_c, in_c, nd->kh, nd->kw);
+        else
+            out[n++] = tensor("weight", FN_LEARNABLE, FN_INIT_KAIMING_FAN_OUT, out_c * area, 4,
+                              out_c, in_c, nd->kh, nd->kw);
         if (nd->bias)
-            out[n++] = tensor("bias", FN_LEARNABLE, FN_INIT_UNIFORM_FAN_IN,
-                              in_c * nd->kh * nd->kw, 1, out_c, 1, 1, 1);
+            out[n++] = tensor("bias", FN_LEARNABLE, bias_init(nd), in_c * area, 1, out_c, 1, 1,
+                              1);
     } else if (nd->op == OP_BN) {
         int c = nd->out.c;
         out[n++] = tensor("weight", FN_LEARNABLE, FN_INIT_ONE, 0, 1, c, 1, 1, 1);
@@ -79,10 +89,10 @@ int gr_node_tensors(const gr_graph *g, const gr_node *nd, gr_tensor out[GR_MAX_T
     } else if (nd->op == OP_FC) {
         const gr_shape *in = input_shape(g, nd);
         int in_f = in->c * in->h * in->w;
-        out[n++] = tensor("weight", FN_LEARNABLE, FN_INIT_UNIFORM_FAN_IN, in_f, 2,
-                          nd->out.c, in_f, 1, 1);
-        out[n++] = tensor("bias", FN_LEARNABLE, FN_INIT_UNIFORM_FAN_IN, in_f, 1,
-                          nd->out.c, 1, 1, 1);
+        out[n++] = tensor("weight", FN_LEARNABLE,
+                          nd->glorot ? FN_INIT_GLOROT_UNIFORM : FN_INIT_UNIFORM_FAN_IN,
+                          nd->glorot ? in_f + nd->out.c : in_f, 2, nd->out.c, in_f, 1, 1);
+        out[n++] = tensor("bias", FN_LEARNABLE, bias_init(nd), in_f, 1, nd->out.c, 1, 1, 1);
     }
     return n;
 }

@@ -41,6 +41,7 @@ typedef struct {
     int kh, kw, stride;
     int pad_t, pad_l, pad_b, pad_r;
     int bias;                 /* conv: has a bias */
+    int glorot;               /* conv, fc: weights start Glorot-uniform, biases zero (Keras) */
     /* bn */
     double eps, momentum;
 } gr_node;

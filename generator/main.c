@@ -3,6 +3,7 @@
  *
  *   gen [-D key=value]... [-I dir]... [-o out.c] [--summary [--schedule]] [--target T]
  *       [-S schedule] net.lua
+ *   gen --build [options] net.lua [-o program]
  *
  * The passes, in order: the description runs in the sandbox and builds the
  * graph (dsl_run); lowering and planning fix what runs and where it lives
@@ -20,17 +21,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "dsl.h"
 #include "emit.h"
 #include "limit.h"
+#include "origin.h"
 #include "plan.h"
 #include "sched_file.h"
 #include "schedule.h"
+#include "search.h"
 #include "target.h"
-
-#ifndef FLATNET_NETWORKS_DIR
-#define FLATNET_NETWORKS_DIR "networks"
-#endif
 
 #define MAX_DEFINES 64
 /* Seconds a description may run: the instruction limit does not see time
@@ -42,11 +42,17 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: gen [options] network.lua\n"
-            "Runs a network description and writes C that trains it (to stdout by default).\n\n"
+            "Runs a network description and writes C that trains it (to stdout by default).\n"
+            "A bare name (resnet50.lua, or resnet50) is looked for in the current directory,\n"
+            "the -I dirs, FLATNET_PATH (colon-separated) and flatnet's networks, in order;\n"
+            "require()d modules too, after the network file's own directory.\n\n"
             "  -D key=value     override one of the network's defaults{} (batch, classes,\n"
             "                   input=HxWxC, width, variant ...); repeatable\n"
-            "  -I dir           also look for require()d modules in dir; repeatable\n"
-            "  -o file          write the C to file instead of stdout\n"
+            "  -I dir           also look in dir for the network and require()d modules;\n"
+            "                   repeatable\n"
+            "  -o file          write the C to file instead of stdout (--build: the program)\n"
+            "  --build          compile the C into a program (named after the network, or\n"
+            "                   -o) with $CC (default cc); prints the line it runs\n"
             "  --summary        print the layer table instead of C\n"
             "  --schedule       with --summary: the schedule instead, a row per conv pass\n"
             "  -S file          take schedule records from file (README: Schedules)\n"
@@ -55,26 +61,39 @@ static void usage(FILE *to)
             "  --input-grad     backward also computes the gradient of the input (tests)\n"
             "  --max-memory GIB refuse a network whose training needs more (default %g)\n"
             "  --time-limit S   stop a description that runs longer (default %d seconds)\n"
+            "  --version        gen's version, git revision and compiler\n"
             "  -h, --help       this text\n",
             LIM_DEFAULT_MAX_GIB, DEFAULT_TIME_LIMIT);
 }
 
-/* networks/ beside the gen binary's build/ when it exists, else the source tree's. */
-static const char *networks_dir(void)
+/* The network file (a bare name searched for) and the require() path into
+   opt; -1 with the message printed when it is not found. */
+static int locate(const char *name, const char **includes, int n_includes, sr_path *sp,
+                  char *path, size_t size, dsl_options *opt)
 {
-    static char dir[4096];
-    ssize_t len = readlink("/proc/self/exe", dir, sizeof dir - 32);
-    if (len > 0) {
-        dir[len] = 0;
-        char *slash = strrchr(dir, '/');
-        if (slash) {
-            strcpy(slash, "/../networks");
-            static char resolved[4096];
-            if (realpath(dir, resolved))
-                return resolved;
-        }
+    char err[4096];
+    if (sr_init(sp, includes, n_includes, err, sizeof err) != 0 ||
+        sr_find_script(sp, name, path, size, err, sizeof err) != 0) {
+        fprintf(stderr, "gen: %s\n", err);
+        sr_free(sp);
+        return -1;
     }
-    return FLATNET_NETWORKS_DIR;
+    opt->script = path;
+    opt->include_dirs = sp->dirs;
+    opt->n_include_dirs = sp->n;
+    opt->builtin_dir = sp->shipped;
+    return 0;
+}
+
+/* --build without -o: the network's name in the current directory. */
+static const char *program_name(const char *script, char *buf, size_t size)
+{
+    const char *slash = strrchr(script, '/');
+    snprintf(buf, size, "%s", slash ? slash + 1 : script);
+    size_t len = strlen(buf);
+    if (len > 4 && !strcmp(buf + len - 4, ".lua"))
+        buf[len - 4] = 0;
+    return buf;
 }
 
 /* Writes data to path through a temporary file and a rename. */
@@ -143,9 +162,11 @@ int main(int argc, char **argv)
     dsl_define defines[MAX_DEFINES];
     const char *includes[MAX_INCLUDES];
     int n_defines = 0, n_includes = 0, summary = 0, input_grad = 0, schedule_table = 0;
+    int build = 0;
     double max_gib = LIM_DEFAULT_MAX_GIB, time_limit = DEFAULT_TIME_LIMIT, seed = 0;
     const char *out_path = NULL, *script = NULL, *schedule_file = NULL;
     const tg_target *target = tg_host();
+    or_record_command(argc, argv);
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -180,6 +201,12 @@ int main(int argc, char **argv)
                 goto bad_usage;
             }
             out_path = argv[++i];
+        } else if (!strcmp(arg, "--version")) {
+            or_print_version(stdout, tg_host()->name);
+            free_defines(defines, n_defines);
+            return 0;
+        } else if (!strcmp(arg, "--build")) {
+            build = 1;
         } else if (!strcmp(arg, "--summary")) {
             summary = 1;
         } else if (!strcmp(arg, "--schedule")) {
@@ -238,18 +265,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen: -S and --schedule-seed both set the schedule: give one\n");
         goto bad_usage;
     }
+    if (build && summary) {
+        fprintf(stderr, "gen: --build and --summary do not go together\n");
+        goto bad_usage;
+    }
 
     dsl_options opt = {
-        .script = script,
         .defines = defines,
         .n_defines = n_defines,
-        .include_dirs = includes,
-        .n_include_dirs = n_includes,
-        .builtin_dir = networks_dir(),
         .memory_limit = (size_t)512 << 20,
         .instruction_limit = 200000000L,
         .max_layers = DSL_MAX_LAYERS,
     };
+    sr_path search;
+    char script_path[4096], program[4096];
+    if (locate(script, includes, n_includes, &search, script_path, sizeof script_path, &opt)) {
+        free_defines(defines, n_defines);
+        return 1;
+    }
     gr_graph g;
     pl_plan plan;
     sc_schedule sched = {0};
@@ -281,6 +314,7 @@ int main(int argc, char **argv)
     if (failed) {
         fprintf(stderr, "gen: %s\n", err);
         gr_free(&g);
+        sr_free(&search);
         free_defines(defines, n_defines);
         return 1;
     }
@@ -292,8 +326,11 @@ int main(int argc, char **argv)
     else
         em_program(&g, &plan, &sched, &out);
     int rc = 0;
-    if (out_path)
-        rc = write_file(out_path, out.data, out.len, script);
+    if (build)
+        rc = bd_build(out.data, out.len, out_path ? out_path : program_name(script, program,
+                      sizeof program), target->name, target == tg_host());
+    else if (out_path)
+        rc = write_file(out_path, out.data, out.len, script_path);
     else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout)) {
         fprintf(stderr, "gen: cannot write to stdout: %s\n", strerror(errno));
         rc = -1;
@@ -302,6 +339,7 @@ int main(int argc, char **argv)
     sc_free(&sched);
     pl_free(&plan);
     gr_free(&g);
+    sr_free(&search);
     free_defines(defines, n_defines);
     return rc ? 1 : 0;
 

@@ -64,6 +64,23 @@ static int opt_bool(lua_State *L, int opts, const char *key, int dflt)
     return v;
 }
 
+/* opts.init: "torchvision" (the default: Kaiming-normal conv weights, fan-in
+   uniform fc weights and biases) or "glorot_uniform" (Keras's: weights
+   uniform over sqrt(6 / (fan_in + fan_out)), biases zero).  1 for Glorot. */
+static int opt_init(lua_State *L, int opts, const char *fn, const char *layer)
+{
+    if (!opts)
+        return 0;
+    lua_getfield(L, opts, "init");
+    const char *v = lua_tostring(L, -1);
+    int glorot = v && !strcmp(v, "glorot_uniform");
+    if (!lua_isnil(L, -1) && !glorot && !(v && !strcmp(v, "torchvision")))
+        dsl_fail(L, fn, layer, "init must be \"torchvision\" or \"glorot_uniform\", got %s",
+                 luaL_tolstring(L, -1, NULL));
+    lua_pop(L, 1);
+    return glorot;
+}
+
 /* A positional count argument (channels, kernel size): a positive integer. */
 static int arg_count(lua_State *L, int arg, const char *what, const char *fn,
                      const char *layer)
@@ -296,7 +313,7 @@ static void push_layer(lua_State *L, const gr_node *nd)
     dsl_push_tensor(L, (int)(nd - ctx_of(L)->g->nodes));
 }
 
-/* conv(x, out_channels, k, {stride, pad, bias, name}) */
+/* conv(x, out_channels, k, {stride, pad, bias, init, name}) */
 static int l_conv(lua_State *L)
 {
     int opts;
@@ -309,6 +326,7 @@ static int l_conv(lua_State *L)
              nd->kw, GR_MAX_KERNEL, GR_MAX_KERNEL);
     nd->stride = opt_int(L, opts, "stride", 1, 1, "conv", nd->name);
     nd->bias = opt_bool(L, opts, "bias", 0);
+    nd->glorot = opt_init(L, opts, "conv", nd->name);
     check_pad_spatial(L, nd, &in->out, opts, 0, "conv");
     push_layer(L, nd);
     return 1;
@@ -385,12 +403,13 @@ static int l_add(lua_State *L)
     return 1;
 }
 
-/* fc(x, out_features, {name}): flattens x */
+/* fc(x, out_features, {init, name}): flattens x */
 static int l_fc(lua_State *L)
 {
     int opts;
     gr_node *nd = new_layer(L, OP_FC, "fc", "fc", 3, &opts);
     nd->out.c = arg_count(L, 2, "out_features", "fc", nd->name);
+    nd->glorot = opt_init(L, opts, "fc", nd->name);
     nd->out.h = nd->out.w = 1;
     push_layer(L, nd);
     return 1;

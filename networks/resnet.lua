@@ -2,33 +2,34 @@
 -- parameter names (conv1, bn1, layer1.0.conv1, layer1.0.downsample.0, fc), so
 -- weights map one to one onto torchvision.models.resnetNN().state_dict().
 --
--- variant = "tutorial" builds the classic Keras tutorial's topology instead:
--- every conv has a bias, TensorFlow "same" padding, BN eps 1e-3 and momentum
--- 0.99 (Keras's convention; 0.01 in torch's), a projection shortcut in every
--- bottleneck block (stride on its first 1x1, as Keras's ResNet50 has it) and in
--- a basic block only when it strides.
+-- variant = "tutorial" builds the classic Keras tutorial's network instead
+-- (calmiLovesAI/TensorFlow2.0_ResNet, models/residual_block.py): every conv has
+-- a bias, TensorFlow "same" padding, BN eps 1e-3 and momentum 0.99 (Keras's
+-- convention; 0.01 in torch's), a projection shortcut in every bottleneck block
+-- (which strides on its 3x3, conv2, as torchvision's does) and in a basic block
+-- only when it strides; conv and fc weights start Glorot-uniform and biases at
+-- zero, Keras's defaults.
 local M = {}
 
 local variants = {
   torchvision = {
-    bias = false, eps = 1e-5, momentum = 0.1,
+    bias = false, eps = 1e-5, momentum = 0.1, init = "torchvision",
     pad = function(k) return (k - 1) // 2 end,
     basic_projects_on_channels = true,
     bottleneck_projects_always = false,
-    bottleneck_stride_first = false,
   },
   tutorial = {
-    bias = true, eps = 1e-3, momentum = 0.01,
+    bias = true, eps = 1e-3, momentum = 0.01, init = "glorot_uniform",
     pad = function() return "same" end,
     basic_projects_on_channels = false,
     bottleneck_projects_always = true,
-    bottleneck_stride_first = true,
   },
 }
 
 -- conv then bn, named as torchvision names them ("conv1" / "bn1").
 local function conv_bn(x, v, out, k, stride, conv_name, bn_name)
-  local y = conv(x, out, k, {stride = stride, pad = v.pad(k), bias = v.bias, name = conv_name})
+  local y = conv(x, out, k, {stride = stride, pad = v.pad(k), bias = v.bias, init = v.init,
+                             name = conv_name})
   return bn(y, {eps = v.eps, momentum = v.momentum, name = bn_name})
 end
 
@@ -52,10 +53,8 @@ end
 
 M.bottleneck = {expansion = 4}
 function M.bottleneck.block(x, v, planes, stride)
-  local first, middle = 1, stride
-  if v.bottleneck_stride_first then first, middle = stride, 1 end
-  local out = relu(conv_bn(x, v, planes, 1, first, "conv1", "bn1"))
-  out = relu(conv_bn(out, v, planes, 3, middle, "conv2", "bn2"))
+  local out = relu(conv_bn(x, v, planes, 1, 1, "conv1", "bn1"))
+  out = relu(conv_bn(out, v, planes, 3, stride, "conv2", "bn2"))
   out = conv_bn(out, v, planes * 4, 1, 1, "conv3", "bn3")
   local short = x
   if v.bottleneck_projects_always or stride ~= 1 or x.channels ~= planes * 4 then
@@ -115,7 +114,7 @@ function M.build(spec)
     end)
   end
   x = global_avgpool(x, {name = "avgpool"})
-  x = fc(x, p.classes, {name = "fc"})
+  x = fc(x, p.classes, {init = v.init, name = "fc"})
   return softmax_cross_entropy(x)
 end
 

@@ -33,7 +33,8 @@ static void usage(const fn_network *net, const char *program, FILE *f)
             net->name, net->in_h, net->in_w, net->in_c, net->batch, net->classes);
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\n'%s <command> --help' lists a command's options.\n", program);
+    fprintf(f, "\n'%s <command> --help' lists a command's options; '%s --version' where it "
+            "came from.\n", program, program);
 }
 
 /* Denormal floats (|x| < 1.2e-38) take microcode assists that make an FMA
@@ -84,6 +85,8 @@ static int run_command(const fn_network *net, const char *program, int argc, cha
         usage(net, program, stdout);
         return 0;
     }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)
+        return fn_cli_version(net, program);
     flush_denormals();
     for (int i = 0; i < N_COMMANDS; i++)
         if (strcmp(argv[1], commands[i].name) == 0)

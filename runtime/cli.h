@@ -17,6 +17,8 @@ int fn_cli_info(const fn_network *net, int argc, char **argv);
 int fn_cli_split(const fn_network *net, int argc, char **argv);
 int fn_cli_profile(const fn_network *net, int argc, char **argv);
 int fn_cli_import(const fn_network *net, int argc, char **argv);
+/* --version: the program, its gen, target, compiler and flags, the runtime */
+int fn_cli_version(const fn_network *net, const char *program);
 
 /* fn_args_parse's result as an exit status: -1 for "carry on". */
 int fn_cli_parse(fn_command *cmd, int argc, char **argv, char **positional, int max_positional,

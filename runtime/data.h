@@ -32,10 +32,11 @@ void fn_data_defaults(fn_data_config *cfg, int h, int w, int c);
 
 typedef struct fn_dataset fn_dataset;
 
-/* Scans dir/<class>/ (classes sorted by name, files sorted by name; hidden
-   entries ignored).  NULL with a message in err naming the path when dir is
-   missing, is not a directory or holds no class folders.  A class folder with
-   no files is a class with none (empty_class.h says what callers do). */
+/* Scans dir/<class>/ (classes sorted by name, files sorted by name; files in
+   folders inside a class folder belong to it; hidden entries ignored).  NULL
+   with a message in err naming the path when dir is missing, is not a
+   directory or holds no class folders.  A class folder with no files is a
+   class with none (empty_class.h says what callers do). */
 fn_dataset *fn_data_open(const char *dir, const fn_data_config *cfg, char *err, size_t err_size);
 void fn_data_close(fn_dataset *ds);
 
@@ -80,8 +81,11 @@ void fn_loader_stop(fn_loader *ld);
 int fn_image_load(const char *path, const fn_data_config *cfg, float *out, char *err,
                   size_t err_size);
 
-/* split SRC DST: the files of SRC/<class>/ go into DST/{train,valid,test}/<class>/ by ratios,
-   stratified per class, seeded, with DST/manifest.csv saying what went where.
+/* split SRC DST: the images of SRC/<class>/ (and of folders inside it, kept
+   as they nest) go into DST/{train,valid,test}/<class>/ by ratios, stratified
+   per class, seeded, with DST/manifest.csv saying what went where; files that
+   are not readable images are left out and named on stderr, and a table of
+   images per class and split goes to stdout.
    Refuses a DST that exists and is not empty.  link: hard links (falling back
    to copies across file systems) instead of copies. */
 int fn_split(const char *src, const char *dst, const double ratios[3], uint64_t seed, int link,

@@ -13,20 +13,29 @@
 #include <pthread.h>
 #include <stdio.h>
 
-/* ---- scan.c: DIR/<class>/<file> ---- */
+/* ---- scan.c: DIR/<class>/<file>, DIR/<class>/<folder>/.../<file> ---- */
 
 typedef struct {
     int n_classes;
     char **classes;  /* sorted by name, byte order */
     int n_files;
-    char **paths;    /* "dir/class/file", sorted by class then file */
+    char **paths;    /* "dir/class/file" or "dir/class/sub/file", by class then path */
     int *labels;     /* class index of each path */
+    int *rel;        /* where in each path the part inside its class folder starts */
 } fn_scan;
+
+#define FN_SCAN_MAX_DEPTH 16 /* folders inside a class folder, nested */
 
 /* 0, or -1 with a message naming the path (missing, not a directory, no class
    folders, too many classes).  Empty class folders are classes with no files. */
 int fn_scan_dir(const char *dir, fn_scan *scan, char *err, size_t err_size);
 void fn_scan_free(fn_scan *scan);
+
+/* scan_images.c: drops the files that do not decode as images, naming each on
+   stderr ("command: left out path: reason") and then their count; -1 with a
+   message when no file of dir, or none of one class, is an image. */
+int fn_scan_keep_images(fn_scan *scan, const char *dir, const char *command, char *err,
+                        size_t err_size);
 
 /* ---- image.c: one file to pixels ---- */
 

@@ -38,12 +38,14 @@ enum fn_tensor_kind {
     FN_BATCH_COUNT = 3    /* BN num_batches_tracked: I64, no storage (= steps trained) */
 };
 
-/* How a learnable tensor starts, as torchvision initialises it. */
+/* How a learnable tensor starts, as torchvision (or, for Glorot, Keras) initialises it. */
 enum fn_init {
     FN_INIT_ZERO = 0,
     FN_INIT_ONE = 1,
     FN_INIT_KAIMING_FAN_OUT = 2, /* normal(0, sqrt(2 / fan)), fan = out_c * kh * kw */
-    FN_INIT_UNIFORM_FAN_IN = 3   /* uniform(-1/sqrt(fan), 1/sqrt(fan)), fan = in features */
+    FN_INIT_UNIFORM_FAN_IN = 3,  /* uniform(-1/sqrt(fan), 1/sqrt(fan)), fan = in features */
+    FN_INIT_GLOROT_UNIFORM = 4   /* Keras's default: uniform(-sqrt(6/fan), sqrt(6/fan)),
+                                    fan = fan_in + fan_out */
 };
 
 typedef struct fn_tensor {
@@ -123,6 +125,54 @@ static inline void fn_profile_mark(fn_buffers *b, int step)
     b->profile_last = t;
 }
 
+/* Where a program came from, for its --version.  gen writes the first three;
+   the rest are known only when the file is compiled, so they are these
+   macros, expanded then: the compiler's version, the instruction sets and
+   options it was told (as predefined macros), and the flags gen --build
+   compiled it with (it defines FN_BUILD_FLAGS; NULL otherwise). */
+typedef struct fn_build_info {
+    const char *gen;      /* "gen 0.2.0, git v0.2.0-3-gabcdef" */
+    const char *target;   /* "avx512" */
+    const char *command;  /* gen's command line */
+    const char *compiler; /* __VERSION__ */
+    const char *features; /* "optimized openmp avx512f", from predefined macros */
+    const char *flags;    /* gen --build's flags, or NULL */
+} fn_build_info;
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define FN_COMPILER "gcc " __VERSION__
+#else
+#define FN_COMPILER __VERSION__
+#endif
+#ifndef FN_BUILD_FLAGS
+#define FN_BUILD_FLAGS NULL
+#endif
+#ifdef __OPTIMIZE__
+#define FN_F_OPT "optimized"
+#else
+#define FN_F_OPT "not optimized"
+#endif
+#ifdef _OPENMP
+#define FN_F_OMP " openmp"
+#else
+#define FN_F_OMP " no-openmp"
+#endif
+#if defined(__AVX512F__)
+#define FN_F_ISA " avx512f"
+#elif defined(__AVX2__) && defined(__FMA__)
+#define FN_F_ISA " avx2 fma"
+#elif defined(__AVX2__)
+#define FN_F_ISA " avx2"
+#else
+#define FN_F_ISA ""
+#endif
+#ifdef __FAST_MATH__
+#define FN_F_FAST " fast-math"
+#else
+#define FN_F_FAST ""
+#endif
+#define FN_FEATURES FN_F_OPT FN_F_OMP FN_F_ISA FN_F_FAST
+
 enum fn_mode { FN_EVAL = 0, FN_TRAIN = 1 };
 
 typedef struct fn_network {
@@ -162,6 +212,8 @@ typedef struct fn_network {
     /* The machine's FMA peak in GFLOP/s on `threads` threads, measured with
        this target's vectors (about 0.2 s). */
     double (*fma_peak)(int threads);
+
+    const fn_build_info *build; /* for --version */
 } fn_network;
 
 /* The generated program's main(): parses the command line and runs it. */

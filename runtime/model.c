@@ -137,7 +137,8 @@ void fn_tensor_shape_str(const fn_tensor *t, char *out, size_t size)
         snprintf(out + used, size - used, "]");
 }
 
-/* One tensor's initial canonical values, as torchvision's ResNet sets them. */
+/* One tensor's initial canonical values, as torchvision's ResNet sets them
+   (or Keras, for Glorot-uniform tensors). */
 static void init_values(const fn_tensor *t, fn_rng *rng, float *out)
 {
     int init = t->init;
@@ -154,8 +155,9 @@ static void init_values(const fn_tensor *t, fn_rng *rng, float *out)
         case FN_INIT_KAIMING_FAN_OUT:
             out[i] = (float)(fn_rng_normal(rng) * sqrt(2.0 / fan));
             break;
-        case FN_INIT_UNIFORM_FAN_IN: {
-            double bound = 1.0 / sqrt(fan);
+        case FN_INIT_UNIFORM_FAN_IN:
+        case FN_INIT_GLOROT_UNIFORM: {
+            double bound = init == FN_INIT_GLOROT_UNIFORM ? sqrt(6.0 / fan) : 1.0 / sqrt(fan);
             out[i] = (float)((2.0 * fn_rng_uniform(rng) - 1.0) * bound);
             break;
         }

@@ -1,10 +1,13 @@
 /*
  * scan.c - DIR/<class>/<file>: the class folders of a dataset and their files,
  * both sorted by name in byte order so labels never depend on the file
- * system's listing order.  Hidden entries (".name") are ignored, and so are
- * plain files beside the class folders and folders inside them.  Symbolic
- * links count as what they point to.  A class folder may be empty: whether
- * that is an error is the caller's to say (empty_class.h).
+ * system's listing order.  Files in folders inside a class folder belong to
+ * that class (as in torchvision's ImageFolder), sorted by their path inside
+ * it.  Hidden entries (".name") are ignored at every level, and so are plain
+ * files beside the class folders.  Symbolic links count as what they point
+ * to; folders nest at most FN_SCAN_MAX_DEPTH deep, which also ends a loop of
+ * links.  A class folder may be empty: whether that is an error is the
+ * caller's to say (empty_class.h).
  */
 #include "data_internal.h"
 
@@ -99,18 +102,57 @@ void fn_scan_free(fn_scan *scan)
     free(scan->classes);
     free(scan->paths);
     free(scan->labels);
+    free(scan->rel);
     memset(scan, 0, sizeof *scan);
 }
 
-/* Appends the files of class folder dir (label) to scan. */
+/* Appends to files the paths below top of the files in top/rel and in the
+   folders under it. */
+static int collect(const char *top, const char *rel, int depth, name_list *files, char *err,
+                   size_t err_size)
+{
+    char *dir = *rel ? path_join(top, rel) : strdup(top);
+    name_list here = {0}, subdirs = {0};
+    int rc = dir ? 0 : -1;
+    if (!dir)
+        snprintf(err, err_size, "%s: out of memory", top);
+    else if (depth > FN_SCAN_MAX_DEPTH) {
+        snprintf(err, err_size, "%s: folders nest more than %d deep (a loop of symbolic links?)",
+                 dir, FN_SCAN_MAX_DEPTH);
+        rc = -1;
+    } else if (list_entries(dir, S_IFREG, &here) != 0 || list_entries(dir, S_IFDIR, &subdirs)) {
+        snprintf(err, err_size, "%s: cannot read: %s", dir, strerror(errno));
+        rc = -1;
+    }
+    for (int k = 0; k < here.n && rc == 0; k++) {
+        rc = list_push(files, *rel ? path_join(rel, here.names[k]) : strdup(here.names[k]));
+        if (rc != 0)
+            snprintf(err, err_size, "%s: out of memory listing files", dir);
+    }
+    for (int k = 0; k < subdirs.n && rc == 0; k++) {
+        char *sub = *rel ? path_join(rel, subdirs.names[k]) : strdup(subdirs.names[k]);
+        rc = sub ? collect(top, sub, depth + 1, files, err, err_size) : -1;
+        if (!sub)
+            snprintf(err, err_size, "%s: out of memory", dir);
+        free(sub);
+    }
+    list_free(&here);
+    list_free(&subdirs);
+    free(dir);
+    return rc;
+}
+
+/* Appends the files of class folder dir (label), and of the folders in it,
+   to scan. */
 static int scan_class(const char *dir, int label, fn_scan *scan, char *err, size_t err_size)
 {
     name_list files = {0};
-    if (list_entries(dir, S_IFREG, &files) != 0) {
-        snprintf(err, err_size, "%s: cannot read: %s", dir, strerror(errno));
+    if (collect(dir, "", 0, &files, err, err_size) != 0) {
         list_free(&files);
         return -1;
     }
+    if (files.n > 1) /* one byte order over every level */
+        qsort(files.names, (size_t)files.n, sizeof *files.names, by_name);
     if (files.n == 0) /* an empty class: nothing to append */
         return 0;
     int n = scan->n_files + files.n;
@@ -120,7 +162,10 @@ static int scan_class(const char *dir, int label, fn_scan *scan, char *err, size
     int *labels = realloc(scan->labels, (size_t)n * sizeof *labels);
     if (labels)
         scan->labels = labels;
-    int rc = paths && labels ? 0 : -1;
+    int *rel = realloc(scan->rel, (size_t)n * sizeof *rel);
+    if (rel)
+        scan->rel = rel;
+    int rc = paths && labels && rel ? 0 : -1;
     for (int k = 0; k < files.n && rc == 0; k++) {
         char *path = path_join(dir, files.names[k]);
         if (!path) {
@@ -128,6 +173,7 @@ static int scan_class(const char *dir, int label, fn_scan *scan, char *err, size
             break;
         }
         scan->paths[scan->n_files] = path;
+        scan->rel[scan->n_files] = (int)(strlen(path) - strlen(files.names[k]));
         scan->labels[scan->n_files++] = label;
     }
     if (rc != 0)

@@ -2,7 +2,11 @@
  * split.c - split SRC DST: SRC/<class>/<file> into
  * DST/{train,valid,test}/<class>/<file>, the way the Keras tutorial prepares
  * its dataset, plus DST/manifest.csv (split,class,source,dest) saying what
- * went where.
+ * went where and a table of images per class and split on stdout.  Images
+ * in folders inside a class folder are that class's and keep their folders
+ * (SRC/cat/2019/a.jpg to DST/train/cat/2019/a.jpg); files that do not decode
+ * as images are left out and named (scan_images.c), before anything is
+ * written.
  *
  * Each class is split on its own (stratified): its files, sorted by name, are
  * shuffled with draws from (seed, class index) and cut by the ratios, rounding
@@ -236,6 +240,7 @@ typedef struct {
     int link, said_copying;
     FILE *manifest;
     int placed, total;
+    int (*counts)[3];   /* images of each class in each split */
     char *err;
     size_t err_size;
 } split_run;
@@ -258,15 +263,27 @@ static int make_folders(split_run *run, const fn_scan *scan, const double ratios
     return 0;
 }
 
-static int place_one(split_run *run, const char *src_path, const char *class_name, int s)
+/* The folders of dest below its class folder (name: the part inside it). */
+static int make_parent(char *dest, const char *name)
+{
+    char *slash = strrchr(dest, '/');
+    if (!strchr(name, '/') || !slash)
+        return 0;
+    *slash = '\0';
+    int rc = mkdir_p(dest);
+    *slash = '/';
+    return rc;
+}
+
+static int place_one(split_run *run, const char *src_path, const char *name,
+                     const char *class_name, int s)
 {
     char dest[PATH_MAX];
-    const char *slash = strrchr(src_path, '/');
-    const char *name = slash ? slash + 1 : src_path;
     int len = snprintf(dest, sizeof dest, "%s/%s/%s/%s", run->dst, split_names[s], class_name,
                        name);
     int link_errno = 0;
-    if (len >= (int)sizeof dest || place_file(src_path, dest, run->link, &link_errno) != 0) {
+    if (len >= (int)sizeof dest || make_parent(dest, name) != 0 ||
+        place_file(src_path, dest, run->link, &link_errno) != 0) {
         snprintf(run->err, run->err_size,
                  "%s %s to %s: %s; %d of %d files were placed before it (%s/manifest.csv lists "
                  "them)",
@@ -311,7 +328,7 @@ static int split_class(split_run *run, const fn_scan *scan, int c, int first, in
     fn_rng r;
     fn_rng_seed(&r, seed, STREAM_SPLIT | (uint32_t)c, 0);
     fn_rng_shuffle(&r, order, n);
-    int counts[3];
+    int *counts = run->counts[c];
     split_counts(n, ratios, counts);
     for (int s = 0, k = 0; s < 3; s++) {
         for (int j = 0; j < counts[s]; j++)
@@ -324,7 +341,8 @@ static int split_class(split_run *run, const fn_scan *scan, int c, int first, in
     }
     int rc = 0;
     for (int k = 0; k < n && rc == 0; k++) /* in name order, for a tidy manifest */
-        rc = place_one(run, scan->paths[first + k], scan->classes[c], split_of[k]);
+        rc = place_one(run, scan->paths[first + k], scan->paths[first + k] + scan->rel[first + k],
+                       scan->classes[c], split_of[k]);
     free(order);
     free(split_of);
     return rc;
@@ -345,6 +363,31 @@ static int check_nesting(const char *src, const char *dst, char *err, size_t err
     return -1;
 }
 
+/* Images per class and split, and in all ("-" for a split with ratio 0). */
+static void print_table(const split_run *run, const fn_scan *scan, const double ratios[3])
+{
+    int width = 5, all[3] = {0};
+    for (int c = 0; c < scan->n_classes; c++)
+        if ((int)strlen(scan->classes[c]) > width)
+            width = (int)strlen(scan->classes[c]);
+    printf("split: %d images of %d class%s into %s (%s/manifest.csv lists each)\n",
+           run->total, scan->n_classes, scan->n_classes == 1 ? "" : "es", run->dst, run->dst);
+    printf("%-*s %8s %8s %8s %8s\n", width, "class", "train", "valid", "test", "all");
+    for (int c = 0; c <= scan->n_classes; c++) {
+        const int *n = c < scan->n_classes ? run->counts[c] : all;
+        printf("%-*s", width, c < scan->n_classes ? scan->classes[c] : "all");
+        for (int s = 0; s < 3; s++) {
+            if (ratios[s] > 0)
+                printf(" %8d", n[s]);
+            else
+                printf(" %8s", "-");
+            if (c < scan->n_classes)
+                all[s] += n[s];
+        }
+        printf(" %8d\n", n[0] + n[1] + n[2]);
+    }
+}
+
 int fn_split(const char *src, const char *dst, const double ratios[3], uint64_t seed, int link,
              char *err, size_t err_size)
 {
@@ -353,13 +396,23 @@ int fn_split(const char *src, const char *dst, const double ratios[3], uint64_t 
     fn_scan scan;
     if (check_nesting(src, dst, err, err_size) != 0 || fn_scan_dir(src, &scan, err, err_size) != 0)
         return -1;
-    int empty = ec_first_empty(scan.labels, scan.n_files, scan.n_classes, 0);
-    if (empty >= 0) { /* nothing to split: train would refuse its empty train/ folder */
-        snprintf(err, err_size, "%s/%s: class folder holds no files", src, scan.classes[empty]);
+    if (fn_scan_keep_images(&scan, src, "split", err, err_size) != 0) {
         fn_scan_free(&scan);
         return -1;
     }
-    split_run run = {src, dst, link, 0, NULL, 0, scan.n_files, err, err_size};
+    int empty = ec_first_empty(scan.labels, scan.n_files, scan.n_classes, 0);
+    if (empty >= 0) { /* nothing to split: train would refuse its empty train/ folder */
+        snprintf(err, err_size, "%s/%s: class folder holds no images", src, scan.classes[empty]);
+        fn_scan_free(&scan);
+        return -1;
+    }
+    split_run run = {src, dst, link, 0, NULL, 0, scan.n_files,
+                     calloc((size_t)scan.n_classes, sizeof *run.counts), err, err_size};
+    if (!run.counts) {
+        snprintf(err, err_size, "out of memory");
+        fn_scan_free(&scan);
+        return -1;
+    }
     char manifest_path[PATH_MAX];
     int rc = -1;
     if (snprintf(manifest_path, sizeof manifest_path, "%s/manifest.csv", dst) >=
@@ -386,6 +439,9 @@ int fn_split(const char *src, const char *dst, const double ratios[3], uint64_t 
                  strerror(errno), run.total);
         rc = -1;
     }
+    if (rc == 0)
+        print_table(&run, &scan, ratios);
+    free(run.counts);
     fn_scan_free(&scan);
     return rc;
 }

@@ -281,8 +281,8 @@ static void test_scan_sorts_and_ignores_hidden(void **state)
         *slash = '/';
         write_image(path, 3, 3, 3, pixels);
     }
-    free(pixels);
-    /* Hidden entries, plain files beside the classes, folders inside a class. */
+    /* Hidden entries, plain files beside the classes, folders inside a class
+       (whose images are the class's, sorted by their path in it). */
     snprintf(path, sizeof path, "%s/.hidden", dir);
     mkdirs(path);
     snprintf(path, sizeof path, "%s/.hidden/h.png", dir);
@@ -291,8 +291,15 @@ static void test_scan_sorts_and_ignores_hidden(void **state)
     write_bytes(path, "x", 1);
     snprintf(path, sizeof path, "%s/README", dir);
     write_bytes(path, "x", 1);
-    snprintf(path, sizeof path, "%s/a/nested", dir);
+    snprintf(path, sizeof path, "%s/a/nested/.hidden", dir); /* a folder inside a class */
     mkdirs(path);
+    snprintf(path, sizeof path, "%s/a/nested/.hidden/no.png", dir);
+    write_image(path, 3, 3, 3, pixels);
+    snprintf(path, sizeof path, "%s/a/nested/deep.png", dir);
+    write_image(path, 3, 3, 3, pixels);
+    snprintf(path, sizeof path, "%s/a/empty", dir);
+    mkdirs(path);
+    free(pixels);
 
     fn_data_config cfg;
     fn_data_defaults(&cfg, 3, 3, 3);
@@ -304,16 +311,16 @@ static void test_scan_sorts_and_ignores_hidden(void **state)
     assert_int_equal(fn_data_n_classes(ds), 4);
     for (int c = 0; c < 4; c++)
         assert_string_equal(fn_data_class(ds, c), classes[c]);
-    const char *order[] = {"B/x.png", "_x/m.png", "a/1.png", "a/10.png", "a/2.png", "b/a.png",
-                           "b/z.png"};
-    const int labels[] = {0, 1, 2, 2, 2, 3, 3};
-    assert_int_equal(fn_data_size(ds), 7);
-    for (int i = 0; i < 7; i++) {
+    const char *order[] = {"B/x.png", "_x/m.png", "a/1.png", "a/10.png", "a/2.png",
+                           "a/nested/deep.png", "b/a.png", "b/z.png"};
+    const int labels[] = {0, 1, 2, 2, 2, 2, 3, 3};
+    assert_int_equal(fn_data_size(ds), 8);
+    for (int i = 0; i < 8; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, order[i]);
         assert_string_equal(fn_data_path(ds, i), path);
         assert_int_equal(fn_data_label(ds, i), labels[i]);
     }
-    assert_null(fn_data_path(ds, 7));
+    assert_null(fn_data_path(ds, 8));
     assert_null(fn_data_class(ds, -1));
     fn_data_close(ds);
 }

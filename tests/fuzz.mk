@@ -26,11 +26,11 @@ FUZZ_GEN_OBJ := $(patsubst generator/%.c,$(FUZZ_B)/gen/%.o,\
 FUZZ_COMMON := $(FUZZ_B)/fuzz_file.o $(FUZZ_B)/stb_impl.o
 
 $(FUZZ_B)/rt/%.o: runtime/%.c $(wildcard runtime/*.h) | $(FUZZ_B)/rt
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fopenmp $(STB_CFLAGS) -Iruntime -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fopenmp $(STB_CFLAGS) -Iruntime -I$(B) -c -o $@ $<
 $(FUZZ_B)/libflatnet.a: $(FUZZ_RT_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(FUZZ_B)/gen/%.o: generator/%.c $(wildcard generator/*.h) runtime/flatnet.h | $(FUZZ_B)/gen
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(LUA_CFLAGS) -Iruntime -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(LUA_CFLAGS) -Iruntime -I$(B) -c -o $@ $<
 $(FUZZ_B)/templates.o: $(B)/templates.c | $(FUZZ_B)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 $(FUZZ_B)/%.o: fuzz/%.c fuzz/fuzz_file.h $(wildcard runtime/*.h generator/*.h) | $(FUZZ_B)
@@ -68,3 +68,5 @@ fuzz: fuzz-build
 
 fuzz-corpus: fuzz-build
 	@for t in $(FUZZ_TARGETS); do fuzz/run.sh $(FUZZ_B) $$t replay || exit 1; done
+# gen's and the runtime's --version read the build directory's version.h
+$(FUZZ_B)/rt/cli_version.o $(FUZZ_B)/gen/origin.o $(FUZZ_B)/gen/build.o: $(B)/version.h

@@ -67,7 +67,8 @@ TSAN_ENV := TSAN_OPTIONS=log_path=$(TSAN_LOGS)/tsan:exitcode=86:ignore_noninstru
 $(TSAN_B) $(TSAN_B)/rt:
 	mkdir -p $@
 $(TSAN_B)/rt/%.o: runtime/%.c $(wildcard runtime/*.h) | $(TSAN_B)/rt
-	$(TSAN_CC) $(TSAN_CFLAGS) -fopenmp $(STB_CFLAGS) -Iruntime -c -o $@ $<
+	$(TSAN_CC) $(TSAN_CFLAGS) -fopenmp $(STB_CFLAGS) -Iruntime -I$(B) -c -o $@ $<
+$(TSAN_B)/rt/cli_version.o: $(B)/version.h
 $(TSAN_B)/libflatnet.a: $(TSAN_RT_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(TSAN_B)/stb_impl.o: fuzz/stb_impl.c | $(TSAN_B)

@@ -1,7 +1,9 @@
 /*
  * split_test.c - fn_split: stratified counts, determinism for a seed, the
  * manifest, refusing a non-empty DST, ratio checks, hard links and their copy
- * fallback, and a copy that fails half-way leaving no partial file.
+ * fallback, a copy that fails half-way leaving no partial file, files judged
+ * by content (non-images left out and named, images kept whatever their
+ * name), images in folders inside a class folder, the table of counts.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,17 +27,24 @@
 
 static const double tutorial[3] = {0.6, 0.2, 0.2};
 
-/* SRC with classes of the given sizes; file k of class c holds "c/k". */
+/* A small image of its own (noise seeded by seed) at path. */
+static void write_small_image(const char *path, unsigned seed)
+{
+    uint8_t *pixels = noise_image(4, 4, 1, seed);
+    write_image(path, 4, 4, 1, pixels);
+    free(pixels);
+}
+
+/* SRC with classes of the given sizes; file k of class c is an image of its own. */
 static void make_src(const char *src, const int *sizes, int n_classes)
 {
-    char path[1024], text[64];
+    char path[1024];
     for (int c = 0; c < n_classes; c++) {
         snprintf(path, sizeof path, "%s/class%d", src, c);
         mkdirs(path);
         for (int k = 0; k < sizes[c]; k++) {
             snprintf(path, sizeof path, "%s/class%d/f%03d.jpg", src, c, k);
-            int n = snprintf(text, sizeof text, "%d/%d", c, k);
-            write_bytes(path, text, (size_t)n);
+            write_small_image(path, (unsigned)(1000 * c + k + 1));
         }
     }
 }
@@ -181,7 +190,7 @@ static void test_manifest(void **state)
     const int sizes[] = {6, 4};
     make_src(src, sizes, 2);
     snprintf(path, sizeof path, "%s/class1/a \"quoted\", name.jpg", src);
-    write_bytes(path, "odd", 3);
+    write_small_image(path, 99);
     snprintf(path, sizeof path, "%s/class1/.hidden.jpg", src); /* not split */
     write_bytes(path, "h", 1);
     split_ok(src, dst, tutorial, 3, 0);
@@ -394,16 +403,19 @@ static void test_failed_copy_leaves_no_partial_file(void **state)
     snprintf(dst, sizeof dst, "%s/dst", dir);
     const int sizes[] = {6};
     make_src(src, sizes, 1);
-    uint8_t *big = noise_image(100, 100, 1, 1); /* 10000 bytes, over the limit below */
-    snprintf(path, sizeof path, "%s/class0/f003.jpg", src);
-    write_bytes(path, big, 10000);
+    uint8_t *big = noise_image(100, 100, 1, 1); /* noise: a PNG over the limit below */
+    snprintf(path, sizeof path, "%s/class0/f003.png", src);
+    write_image(path, 100, 100, 1, big);
     free(big);
+    snprintf(path, sizeof path, "%s/class0/f003.jpg", src);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/class0/f003.png", src);
 
     assert_int_equal(split_with_file_limit(src, dst, 4096, err, sizeof err), 1);
     if (!strstr(err, path) || !strstr(err, "File too large") ||
         !strstr(err, "3 of 6 files were placed"))
         fail_msg("message \"%s\" does not say what failed and how far it got", err);
-    assert_int_equal(count_suffix(dst, "f003.jpg"), 0); /* no half copy, no .part */
+    assert_int_equal(count_suffix(dst, "f003.png"), 0); /* no half copy, no .part */
     assert_int_equal(count_suffix(dst, ".part"), 0);
     char *text = manifest_of(dst); /* the manifest lists the 3 placed files */
     int rows = -1;
@@ -411,6 +423,150 @@ static void test_failed_copy_leaves_no_partial_file(void **state)
         rows++;
     assert_int_equal(rows, 3);
     free(text);
+}
+
+/* Runs fn_split with stdout and stderr into files under dir, read back into
+   out and err_text (to free); returns fn_split's result, its message in err. */
+static int split_captured(const char *dir, const char *src, const char *dst, char **out,
+                          char **err_text, char *err, size_t err_size)
+{
+    char out_path[512], err_path[512];
+    snprintf(out_path, sizeof out_path, "%s/stdout", dir);
+    snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(1), saved_err = dup(2);
+    assert_true(freopen(out_path, "w", stdout) != NULL);
+    assert_true(freopen(err_path, "w", stderr) != NULL);
+    int rc = fn_split(src, dst, tutorial, 1, 0, err, err_size);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    close(saved_out);
+    close(saved_err);
+    size_t n;
+    *out = (char *)read_bytes(out_path, &n);
+    (*out)[n] = '\0';
+    *err_text = (char *)read_bytes(err_path, &n);
+    (*err_text)[n] = '\0';
+    return rc;
+}
+
+/* n bytes at dir/rel */
+static void put_bytes(const char *dir, const char *rel, const void *bytes, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    write_bytes(path, bytes, n);
+}
+
+static void expect_text(const char *text, const char *needle)
+{
+    if (!strstr(text, needle))
+        fail_msg("expected \"%s\" in:\n%s", needle, text);
+}
+
+/* Content decides: a .webp, a Thumbs.db and text named .png are left out and
+   named; a PNG named .dat goes in; hidden files are not looked at. */
+static void test_by_content(void **state)
+{
+    (void)state;
+    char dir[128], src[256], dst[256], path[1024], err[1024];
+    fresh_dir(dir, sizeof dir, "split-content");
+    snprintf(src, sizeof src, "%s/src", dir);
+    snprintf(dst, sizeof dst, "%s/dst", dir);
+    const int sizes[] = {5, 5};
+    make_src(src, sizes, 2);
+    put_bytes(src, "class0/photo.webp", "RIFF\x10\0\0\0WEBPVP8 ", 16);
+    put_bytes(src, "class1/Thumbs.db", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8);
+    put_bytes(src, "class1/notes.png", "not a picture", 13);
+    put_bytes(src, "class1/.hidden.png", "h", 1);
+    char png[1024];
+    snprintf(png, sizeof png, "%s/class1/written.png", src);
+    write_small_image(png, 7);
+    snprintf(path, sizeof path, "%s/class1/png-without-extension.dat", src);
+    assert_int_equal(rename(png, path), 0);
+    char *out, *msgs;
+    if (split_captured(dir, src, dst, &out, &msgs, err, sizeof err) != 0)
+        fail_msg("split: %s", err);
+    snprintf(path, sizeof path, "left out %s/class0/photo.webp: not an image", src);
+    expect_text(msgs, path);
+    snprintf(path, sizeof path, "left out %s/class1/Thumbs.db", src);
+    expect_text(msgs, path);
+    snprintf(path, sizeof path, "left out %s/class1/notes.png", src);
+    expect_text(msgs, path);
+    expect_text(msgs, "left out 3 of 14 files, which are not readable images");
+    assert_null(strstr(msgs, "hidden"));
+    assert_null(strstr(msgs, "png-without-extension"));
+    /* 5 + 6 images: train 3 + 4, valid 1 + 1, test 1 + 1 */
+    expect_text(out, "split: 11 images of 2 classes into");
+    expect_text(out, "class     train    valid     test      all\n");
+    expect_text(out, "class0        3        1        1        5\n");
+    expect_text(out, "class1        4        1        1        6\n");
+    expect_text(out, "all           7        2        2       11\n");
+    char *manifest = manifest_of(dst);
+    assert_null(strstr(manifest, "webp"));
+    assert_null(strstr(manifest, "Thumbs.db"));
+    assert_null(strstr(manifest, "notes.png"));
+    expect_text(manifest, "png-without-extension.dat");
+    free(manifest), free(out), free(msgs);
+}
+
+/* Images in folders inside a class folder are that class's and keep their
+   folders in DST; the scan that training does sees them the same way. */
+static void test_subfolders(void **state)
+{
+    (void)state;
+    char dir[128], src[256], dst[256], path[1024];
+    fresh_dir(dir, sizeof dir, "split-nested");
+    snprintf(src, sizeof src, "%s/src", dir);
+    snprintf(dst, sizeof dst, "%s/dst", dir);
+    const int sizes[] = {3};
+    make_src(src, sizes, 1);
+    for (int k = 0; k < 7; k++) {
+        snprintf(path, sizeof path, "%s/class0/2019/%s", src, k < 4 ? "" : "deep/");
+        mkdirs(path);
+        snprintf(path + strlen(path), sizeof path - strlen(path), "n%d.png", k);
+        write_small_image(path, (unsigned)(500 + k));
+    }
+    split_ok(src, dst, (double[]){1, 0, 0}, 1, 0);
+    snprintf(path, sizeof path, "%s/train/class0/2019/deep/n6.png", dst);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    fn_data_config cfg;
+    fn_data_defaults(&cfg, 4, 4, 1);
+    char err[512];
+    snprintf(path, sizeof path, "%s/train", dst);
+    fn_dataset *ds = fn_data_open(path, &cfg, err, sizeof err);
+    if (!ds)
+        fail_msg("%s", err);
+    assert_int_equal(fn_data_size(ds), 10);
+    assert_int_equal(fn_data_n_classes(ds), 1);
+    fn_data_close(ds);
+}
+
+/* A folder where nothing is an image: an error that says so, nothing written. */
+static void test_nothing_is_an_image(void **state)
+{
+    (void)state;
+    char dir[128], src[256], dst[256], path[1024], err[1024];
+    fresh_dir(dir, sizeof dir, "split-no-images");
+    snprintf(src, sizeof src, "%s/src", dir);
+    snprintf(dst, sizeof dst, "%s/dst", dir);
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%s", src, k ? "more" : "docs");
+        mkdirs(path);
+    }
+    put_bytes(src, "docs/readme.jpg", "text", 4);
+    put_bytes(src, "more/a.tiff", "II*\0", 4);
+    char *out, *msgs;
+    assert_int_equal(split_captured(dir, src, dst, &out, &msgs, err, sizeof err), -1);
+    expect_text(err, src);
+    expect_text(err, "none of its 2 files is a readable image");
+    expect_text(msgs, "a.tiff");
+    assert_int_equal(count_files(dst), -1);
+    free(out), free(msgs);
 }
 
 int main(void)
@@ -423,6 +579,9 @@ int main(void)
         cmocka_unit_test(test_ratio_validation),
         cmocka_unit_test(test_link),
         cmocka_unit_test(test_failed_copy_leaves_no_partial_file),
+        cmocka_unit_test(test_by_content),
+        cmocka_unit_test(test_subfolders),
+        cmocka_unit_test(test_nothing_is_an_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # demo.sh - the README's main job, start to finish, on a real data set:
 # Zalando's Fashion-MNIST (70,000 28x28 gray images of ten kinds of clothing;
-# Debian's dataset-fashion-mnist, which `make deps` installs) is imported into
+# Debian's dataset-fashion-mnist, which `make demo` installs) is imported into
 # image folders, a ResNet is generated and compiled for it, trained with
 # validation, and evaluated on the 10,000 test images.
 #

@@ -1,30 +1,50 @@
 #!/bin/sh
-# deps.sh - installs the Debian packages flatnet needs that are missing.
-# Called by `make deps`; everything else in the Makefile depends on it.
+# deps.sh - installs the Debian packages a make target needs that are missing.
+#
+#   tools/deps.sh [build|test|bench|demo|hardening]    (default: build)
+#
+# make deps runs `build`; make test, make bench, make demo and the sanitizer
+# targets run theirs, each adding its extras to what building needs.
 set -eu
 
-# build: compiler, Lua (embedded in gen), stb (images), cJSON (checkpoint
-# headers), zlib (IDX import); tests: CMocka; reference: PyTorch with OpenBLAS
-# (without libopenblas0-openmp torch falls back to reference BLAS and is slow);
-# demo: Zalando's Fashion-MNIST and gnuplot (tools/plot.sh); make mpi and
-# test-mpi: Open MPI (mpicc, mpirun).
-PACKAGES="gcc make pkg-config liblua5.4-dev libstb-dev libcmocka-dev libcjson-dev
-zlib1g-dev openmpi-bin libopenmpi-dev python3 python3-torch python3-torchvision libopenblas0-openmp
-dataset-fashion-mnist gnuplot-nox"
+# build and train: compiler, Lua (embedded in gen), stb (images), cJSON
+# (checkpoint headers), zlib (IDX import), Open MPI (make mpi, mpirun)
+BUILD_PACKAGES="gcc make pkg-config liblua5.4-dev libstb-dev libcjson-dev zlib1g-dev
+openmpi-bin libopenmpi-dev"
 
-# `deps.sh hardening` (make test-sanitize, test-valgrind, fuzz) adds clang
-# with its sanitizer and libFuzzer runtimes, LLVM's OpenMP (whose Archer
-# tool ThreadSanitizer needs), and valgrind.
-if [ "${1:-}" = hardening ]; then
-    PACKAGES="$PACKAGES clang libclang-rt-14-dev libomp-14-dev valgrind"
-fi
+# make test: CMocka; PyTorch and torchvision for tests/torch_compat.py, with
+# OpenBLAS (without libopenblas0-openmp torch falls back to reference BLAS
+# and is slow)
+TORCH_PACKAGES="python3 python3-torch python3-torchvision libopenblas0-openmp"
+TEST_PACKAGES="libcmocka-dev $TORCH_PACKAGES"
+
+# make bench: PyTorch beside flatnet
+BENCH_PACKAGES="$TORCH_PACKAGES"
+
+# make demo: Zalando's Fashion-MNIST and gnuplot (tools/plot.sh); no PyTorch
+DEMO_PACKAGES="dataset-fashion-mnist gnuplot-nox"
+
+# make test-sanitize, test-valgrind, fuzz: the test suite's packages, clang
+# with its sanitizer and libFuzzer runtimes, LLVM's OpenMP (whose Archer tool
+# ThreadSanitizer needs), and valgrind
+HARDENING_PACKAGES="$TEST_PACKAGES clang libclang-rt-14-dev libomp-14-dev valgrind"
+
+case "${1:-build}" in
+build) extra="" ;;
+test) extra=$TEST_PACKAGES ;;
+bench) extra=$BENCH_PACKAGES ;;
+demo) extra=$DEMO_PACKAGES ;;
+hardening) extra=$HARDENING_PACKAGES ;;
+*) echo "deps: build, test, bench, demo or hardening, got '$1'" >&2; exit 2 ;;
+esac
+PACKAGES="$BUILD_PACKAGES $extra"
 
 missing=""
 for p in $PACKAGES; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     case "$status" in
     *"install ok installed"*) ;;
-    *) missing="$missing $p" ;;
+    *) case " $missing " in *" $p "*) ;; *) missing="$missing $p" ;; esac ;;
     esac
 done
 [ -z "$missing" ] && exit 0

@@ -10,7 +10,7 @@
 set -eu
 
 if [ $# -lt 2 ] || [ $# -gt 4 ]; then
-    echo "usage: tools/plot.sh HISTORY.csv OUT.png [TITLE] [VALID_NAME]" >&2
+    echo "usage: $(basename "$0") HISTORY.csv OUT.png [TITLE] [VALID_NAME]" >&2
     exit 2
 fi
 csv=$1
@@ -18,7 +18,7 @@ out=$2
 title=${3:-$(basename "$csv" .csv)}
 valid=${4:-valid}
 command -v gnuplot >/dev/null 2>&1 ||
-    { echo "plot: gnuplot is not installed (apt-get install gnuplot-nox, or make deps)" >&2; exit 1; }
+    { echo "plot: gnuplot is not installed (apt-get install gnuplot-nox, or make deps-demo)" >&2; exit 1; }
 [ -r "$csv" ] || { echo "plot: $csv: cannot read" >&2; exit 1; }
 header=$(head -n 1 "$csv")
 case "$header" in
