@@ -396,13 +396,14 @@ int fn_split(const char *src, const char *dst, const double ratios[3], uint64_t 
     fn_scan scan;
     if (check_nesting(src, dst, err, err_size) != 0 || fn_scan_dir(src, &scan, err, err_size) != 0)
         return -1;
-    if (fn_scan_keep_images(&scan, src, "split", err, err_size) != 0) {
+    int empty = ec_first_empty(scan.labels, scan.n_files, scan.n_classes, 0);
+    if (empty >= 0) { /* nothing to split: train would refuse its empty train/ folder */
+        snprintf(err, err_size, "%s/%s: class folder holds no files", src, scan.classes[empty]);
         fn_scan_free(&scan);
         return -1;
     }
-    int empty = ec_first_empty(scan.labels, scan.n_files, scan.n_classes, 0);
-    if (empty >= 0) { /* nothing to split: train would refuse its empty train/ folder */
-        snprintf(err, err_size, "%s/%s: class folder holds no images", src, scan.classes[empty]);
+    /* a class whose files are none of them images it refuses as well */
+    if (fn_scan_keep_images(&scan, src, "split", err, err_size) != 0) {
         fn_scan_free(&scan);
         return -1;
     }
