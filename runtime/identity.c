@@ -36,6 +36,12 @@ void id_record(const fn_network *net, fn_st_meta *meta)
     fn_st_meta_setf(meta, "layers", "%08lx", layers_crc(net));
     fn_st_meta_setf(meta, "abi", "%d", net->abi);
     fn_st_meta_set(meta, "target", net->target ? net->target : "");
+    if (net->build && net->build->gen) /* gen's version and the line that made the C */
+        fn_st_meta_set(meta, "generator", net->build->gen);
+    if (net->build && net->build->command)
+        fn_st_meta_set(meta, "gen_command", net->build->command);
+    if (net->schedule)
+        fn_st_meta_set(meta, "schedule", net->schedule);
 }
 
 void id_warn_input(const char *command, const char *flag, const char *path,

@@ -165,6 +165,9 @@ for key in network=resnet18 input=16x16x3 batch=4 n_classes=3 abi=3; do
     ok "metadata $key" [ "$($META "$M" get "${key%%=*}")" = "${key#*=}" ]
 done
 ok "metadata layers" grep -q . <($META "$M" get layers)
+ok "metadata generator" grep -q '^gen ' <($META "$M" get generator)
+ok "metadata gen_command" grep -q 'resnet18' <($META "$M" get gen_command)
+ok "metadata schedule" grep -q 'the cost model' <($META "$M" get schedule)
 cp "$M" "$W/b8.safetensors"
 cp "$W/m.optim.safetensors" "$W/b8.optim.safetensors"
 $META "$W/b8.safetensors" set batch=8
