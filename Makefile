@@ -17,7 +17,7 @@ RT_OBJ := $(patsubst runtime/%.c,$(B)/rt-obj/%.o,$(RT_SRC))
 NET_CFLAGS := -O3 -march=native -fopenmp
 NET_LIBS   := -L$(B) -lflatnet -lstb -lcjson -lm -lz
 
-.PHONY: all clean deps test demo bench
+.PHONY: all clean deps test demo bench bench-libxsmm
 all: $(B)/gen $(B)/tune $(B)/libflatnet.a $(B)/shapes
 
 deps:
@@ -70,10 +70,17 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh
 
-# flatnet against PyTorch, side by side (docs/PERFORMANCE.md).
+# flatnet against PyTorch, side by side, then ResNet-50's convolutions
+# against LIBXSMM layer by layer (docs/PERFORMANCE.md).
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@benchmarks/bench.sh
+	@benchmarks/libxsmm.sh
+
+# the LIBXSMM table alone
+bench-libxsmm: deps
+	@$(MAKE) --no-print-directory all
+	@benchmarks/libxsmm.sh
 
 $(B) $(B)/gen-obj $(B)/rt-obj:
 	mkdir -p $@

@@ -8,7 +8,7 @@ set -eu
 # (without libopenblas0-openmp torch falls back to reference BLAS and is slow);
 # demo: Zalando's Fashion-MNIST and gnuplot (tools/plot.sh).
 PACKAGES="gcc make pkg-config liblua5.4-dev libstb-dev libcmocka-dev libcjson-dev
-zlib1g-dev python3 python3-torch python3-torchvision libopenblas0-openmp
+zlib1g-dev python3 python3-torch python3-torchvision libopenblas0-openmp libxsmm-dev
 dataset-fashion-mnist gnuplot-nox"
 
 # `deps.sh hardening` (make test-sanitize, test-valgrind, fuzz) adds clang
