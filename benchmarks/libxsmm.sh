@@ -66,7 +66,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 peak=$(sort -g "$DIR/libxsmm.peaks" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 echo "machine: $cpu, $(nproc) cores; $THREADS threads; ResNet-50 224x224 batch 8; $ROUNDS rounds alternating"
 echo "flatnet: profile --calls, mean of $STEPS steps after 3 untimed"
-echo "LIBXSMM: $(sed -n '1s/; FMA peak.*(given)//p' "$DIR/libxsmm.xsmm")"
+echo "xsmm:    $(sed -n '1s/; FMA peak.*(given)//p' "$DIR/libxsmm.xsmm")"
 echo "each side: median of its rounds; peak: $peak GFLOP/s, the median of the rounds' measured FMA peak"
 echo "ratio: flatnet's time over LIBXSMM's (above 1: flatnet slower)"
 # A row per layer and pass in the harness's order (layer by layer, forward
