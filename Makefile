@@ -24,7 +24,8 @@ NET_LIBS   := -L$(B) -lflatnet $(NET_DEP_LIBS)
 # Baked into gen and libflatnet for --version ("unknown" outside a git checkout).
 GIT_DESCRIBE := $(shell test -e .git && git describe --tags --always --dirty 2>/dev/null || echo unknown)
 
-.PHONY: all clean deps deps-test deps-bench deps-demo test demo bench mpi install uninstall FORCE
+.PHONY: all clean deps deps-test deps-bench deps-demo test demo bench bench-libxsmm mpi install \
+    uninstall FORCE
 all: $(B)/gen $(B)/tune $(B)/libflatnet.a $(B)/shapes
 
 # make deps: what building and training need; each of test, bench and demo
@@ -102,10 +103,17 @@ demo: deps-demo
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh
 
-# flatnet against PyTorch, side by side (docs/PERFORMANCE.md).
+# flatnet against PyTorch, side by side, then ResNet-50's convolutions
+# against LIBXSMM layer by layer (docs/PERFORMANCE.md).
 bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	@benchmarks/bench.sh
+	@benchmarks/libxsmm.sh
+
+# the LIBXSMM table alone
+bench-libxsmm: deps-bench
+	@$(MAKE) --no-print-directory all
+	@benchmarks/libxsmm.sh
 
 $(B) $(B)/gen-obj $(B)/rt-obj $(B)/rt-mpi-obj:
 	mkdir -p $@

@@ -18,8 +18,8 @@ openmpi-bin libopenmpi-dev"
 TORCH_PACKAGES="python3 python3-torch python3-torchvision libopenblas0-openmp"
 TEST_PACKAGES="libcmocka-dev $TORCH_PACKAGES"
 
-# make bench: PyTorch beside flatnet
-BENCH_PACKAGES="$TORCH_PACKAGES"
+# make bench: PyTorch beside flatnet, LIBXSMM for the per-layer table
+BENCH_PACKAGES="$TORCH_PACKAGES libxsmm-dev"
 
 # make demo: Zalando's Fashion-MNIST and gnuplot (tools/plot.sh); no PyTorch
 DEMO_PACKAGES="dataset-fashion-mnist gnuplot-nox"
