@@ -511,7 +511,7 @@ static void usage(FILE *to)
             "  --candidates K   tiles measured a task, the model's among them (default 6)\n"
             "  --cache DIR      where measured tasks are kept (default ~/.cache/flatnet)\n"
             "  -h, --help       this text\n"
-            "The compiler is $CC (default cc) with $CFLAGS (default -O3 -march=native -fopenmp).\n");
+            "The compiler is $CC (default cc) with $TUNE_CFLAGS (default -O3 -march=native -fopenmp).\n");
 }
 
 static int int_arg(const char *flag, const char *v, int lo, int hi, int *out)
@@ -712,8 +712,19 @@ int main(int argc, char **argv)
                      .instruction_limit = 200000000L, .max_layers = DSL_MAX_LAYERS};
     if (parse_args(argc, argv, &o, &d, defines, includes))
         return 2;
-    o.cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
-    o.cflags = getenv("CFLAGS") && *getenv("CFLAGS") ? getenv("CFLAGS") : "-O3 -march=native -fopenmp";
+    /* CC may carry flags of its own ("cc -fsanitize=address"): its first word
+       is the program, the rest goes before TUNE_CFLAGS (not CFLAGS, which make
+       exports with its own build's flags) */
+    static char cc[256], cflags[1024];
+    snprintf(cc, sizeof cc, "%s", getenv("CC") && *getenv("CC") ? getenv("CC") : "cc");
+    char *space = strchr(cc, ' ');
+    if (space)
+        *space++ = 0;
+    snprintf(cflags, sizeof cflags, "%s %s", space ? space : "",
+             getenv("TUNE_CFLAGS") && *getenv("TUNE_CFLAGS") ? getenv("TUNE_CFLAGS")
+                                                             : "-O3 -march=native -fopenmp");
+    o.cc = cc;
+    o.cflags = cflags;
     char cache[512], err[1024];
     snprintf(o.work, sizeof o.work, "/tmp/flatnet-tune.XXXXXX");
     if (make_cache_dir(&o, cache, sizeof cache))
