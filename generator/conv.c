@@ -714,8 +714,7 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const ge_shape *sp,
     int c_count = ge_channels(&s, v);
     char vec[8];
     vec_type(e, vec);
-    ge_pass cp = {0, s.n, s.in_blocks, s.in_h, s.in_w, s.out_blocks, s.out_h, s.out_w,
-                    s.kh, s.kw, s.stride, s.pad_t, s.pad_l, c_count, 0};
+    ge_pass cp = ge_forward(&s, v); /* which taps reach which pixels */
     long dq = (long)s.out_h * s.out_w * v, dy_image = s.out_blocks * dq;
     long x_image = (long)s.in_blocks * s.in_h * s.in_w * v;
     char at[EM_PLUS];
