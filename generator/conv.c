@@ -471,6 +471,11 @@ static void emit_record(em_ctx *e, const sc_record *r, const char *pass_text)
         sc_tile_text(r, &r->alt, alt, sizeof alt);
         sb_printf(k, "; runner-up %s: %.3f", alt, r->alt_cost);
     }
+    if (gr_conv_packed(nd) && r->pass == SC_BWD_DATA)
+        sb_printf(k, "\n   packed:   the gradient of the pixels the stride reads, put in place by "
+                  "%s_scatter", r->shape);
+    else if (gr_conv_packed(nd))
+        sb_printf(k, "\n   packed:   over the pixels the stride reads, gathered by %s_pack", r->shape);
     if (*r->source) {
         sc_tile_text(r, &r->model, alt, sizeof alt);
         sb_printf(k, "\n   set by:   %s (the model chose %s)", r->source, alt);

@@ -42,6 +42,9 @@ void kn_input(em_ctx *e, const gr_node *nd, int backward, char *name);
 void kn_conv_fwd(em_ctx *e, const gr_node *nd, char *name);
 void kn_conv_bwd_data(em_ctx *e, const gr_node *nd, int accumulate, char *name);
 void kn_conv_bwd_weights(em_ctx *e, const gr_node *nd, char *name);
+/* A packed conv's gather of the pixels it reads (scatter 0), or the scatter
+   of their gradients back to those pixels, zeros between (or added). */
+void kn_conv_pack(em_ctx *e, const gr_node *nd, int scatter, int accumulate, char *name);
 /* BN statistics of bn node nd, from its conv's sums or from its input */
 void kn_bn_stats(em_ctx *e, const gr_node *nd, int from_partial, char *name);
 /* a fused group (lower.h): z = [relu](bn(y) [+ s | + bn2(y2)]) and its backward;

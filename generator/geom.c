@@ -9,8 +9,14 @@ ge_shape ge_shape_of(const gr_graph *g, const pl_plan *p, const gr_node *nd)
         nd->out.n, p->nodes[nd->in[0]].c_pad / v, p->nodes[nd - g->nodes].c_pad / v,
         in->out.h, in->out.w, nd->out.h, nd->out.w,
         nd->kh, nd->kw, nd->stride, nd->pad_t, nd->pad_l,
-        in->out.c < v ? in->out.c : v, gr_conv_flat(nd),
+        in->out.c < v ? in->out.c : v, gr_conv_flat(nd), gr_conv_packed(nd),
     };
+    if (s.packed) {
+        s.in_h = s.out_h;
+        s.in_w = s.out_w;
+        s.stride = 1;
+        s.flat = 1;
+    }
     if (s.flat) {
         s.in_w *= s.in_h;
         s.out_w *= s.out_h;

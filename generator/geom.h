@@ -11,14 +11,17 @@
 #include "graph.h"
 #include "plan.h"
 
-/* A conv layer's shape, with 1x1 stride-1 convolutions flattened to one long
-   row (their pixels are contiguous), which lets tiles run across image rows. */
+/* A conv layer's shape as its kernels see it: 1x1 stride-1 convolutions
+   flattened to one long row (their pixels are contiguous), which lets tiles
+   run across image rows; a packed (gr_conv_packed) one is that over the
+   pixels its pack step gathered, so its input is as large as its output. */
 typedef struct {
     int n, in_blocks, out_blocks;
     int in_h, in_w, out_h, out_w;
     int kh, kw, stride, pad_t, pad_l;
     int in_c_last;   /* channels of a single input block (the stem's 3) */
-    int flat;        /* flattened: a 1x1 stride-1 convolution */
+    int flat;        /* flattened: a 1x1 stride-1 convolution, or packed */
+    int packed;      /* the input is the gathered pixels of a strided 1x1 */
 } ge_shape;
 
 /* A convolution pass, forward or transposed (backward data), from the point

@@ -124,6 +124,12 @@ int gr_conv_flat(const gr_node *nd)
            !nd->pad_l && !nd->pad_b && !nd->pad_r;
 }
 
+int gr_conv_packed(const gr_node *nd)
+{
+    return nd->op == OP_CONV && nd->kh == 1 && nd->kw == 1 && nd->stride > 1 && !nd->pad_t &&
+           !nd->pad_l && !nd->pad_b && !nd->pad_r;
+}
+
 /* Kernel taps along one axis that land inside the input, summed over outputs. */
 static long valid_taps(int in, int out, int k, int stride, int pad)
 {
@@ -147,7 +153,7 @@ double gr_node_work_macs(const gr_graph *g, const gr_node *nd)
 
 int gr_conv_sum_rows(const gr_node *nd)
 {
-    if (gr_conv_flat(nd) || nd->out.h * nd->out.w <= GR_SMALL_PLANE)
+    if (gr_conv_flat(nd) || gr_conv_packed(nd) || nd->out.h * nd->out.w <= GR_SMALL_PLANE)
         return 1;
     return nd->out.h;
 }

@@ -82,11 +82,16 @@ long gr_node_stats(const gr_graph *g, const gr_node *nd);
 /* A 1x1 stride-1 unpadded conv: its pixels are contiguous, so its kernels run
    them as one long row. */
 int gr_conv_flat(const gr_node *nd);
+/* A 1x1 unpadded conv of stride 2 or more: its kernels run flat over a copy
+   of the pixels it reads, gathered once (strided loads waste half of every
+   cache line and leave the prefetcher nothing to stream). */
+int gr_conv_packed(const gr_node *nd);
 /* Output planes of at most this many pixels are computed a whole plane at a
    time. */
 #define GR_SMALL_PLANE 16
 /* Rows per image of a conv's per-row partial channel sums (for BN): 1 when its
-   kernels run a plane as one row (flat) or at once (small), else its height. */
+   kernels run a plane as one row (flat, packed) or at once (small), else its
+   height. */
 int gr_conv_sum_rows(const gr_node *nd);
 /* Forward multiply-accumulates per image (conv and fc), as torchvision counts
    them: every kernel tap, those on padding too. */

@@ -125,6 +125,33 @@ void kn_conv_bwd_weights(em_ctx *e, const gr_node *nd, char *name)
     conv_kernel(e, nd, SC_BWD_WEIGHTS, 0, name);
 }
 
+void kn_conv_pack(em_ctx *e, const gr_node *nd, int scatter, int accumulate, char *name)
+{
+    const sc_record *r = sc_find(e->sched, (int)(nd - e->g->nodes), SC_FWD);
+    const gr_node *in = input_of(e, nd);
+    tpl_vars v = {0};
+    set_common(e, nd, &v, scatter ? "its packed input gradient scattered" : "its input packed");
+    tpl_set_int(&v, "CB", plan_of(e, in)->c_pad / e->target->vlen);
+    tpl_set_int(&v, "IH", in->out.h);
+    tpl_set_int(&v, "IW", in->out.w);
+    tpl_set_int(&v, "OH", nd->out.h);
+    tpl_set_int(&v, "OW", nd->out.w);
+    tpl_set_int(&v, "STRIDE", nd->stride);
+    if (scatter) {
+        set_assign(&v, accumulate);
+        tpl_set_int(&v, "FIRST", !accumulate);
+        tpl_set(&v, "OTHERS", "%s", accumulate ? "" : ", zeros at the others");
+    }
+    snprintf(name, KN_NAME, "%s_%s%s", r->shape, scatter ? "scatter" : "pack",
+             acc_suffix(accumulate));
+    if (!is_new_kernel(e, name))
+        return;
+    em_section_open(e, r->shape);
+    tpl_set(&v, "FN", "%s", name);
+    tpl_render(e->kernels, scatter ? "conv_scatter" : "conv_pack", &v);
+    sb_printf(e->kernels, "\n");
+}
+
 /* "maxpool3x3s2p1_64_112x112" + suffix; defines the shape's window search
    first, which forward and backward share. */
 static void maxpool_vars(em_ctx *e, const gr_node *nd, tpl_vars *v, const char *what,

@@ -50,6 +50,7 @@ typedef struct {
     int *group_of;       /* per node: the bn heading the group it is fused into, or -1 */
     lw_group *groups;    /* per heading bn */
     int *conv_sums;      /* per conv: its epilogue sums channels for the BN it feeds */
+    int *packed_x;       /* per packed conv: its gathered input in training, -1 */
 } lw_ctx;
 
 static int has_params(const gr_node *nd)
@@ -207,6 +208,26 @@ static void forward_group(lw_ctx *c, lw_program *pr, lw_list *list, int b, int t
     st->out[0] = pr->value_of[group_output(grp)];
 }
 
+/* Floats of a packed conv's gathered input: its input's channels at its
+   output's pixels. */
+static long packed_size(const lw_ctx *c, int node)
+{
+    const gr_node *nd = &c->g->nodes[node];
+    return channels_padded(c, nd->in[0]) * nd->out.n * nd->out.h * nd->out.w;
+}
+
+/* The pack step of conv i; returns the value it writes. */
+static int pack_input(lw_ctx *c, lw_program *pr, lw_list *list, int i, int train)
+{
+    lw_step *st = new_step(list, LW_CONV_PACK, i);
+    st->train = train;
+    st->in[0] = pr->value_of[c->g->nodes[i].in[0]];
+    st->out[0] = new_value(pr, LV_PACKED, i, packed_size(c, i));
+    if (train)
+        c->packed_x[i] = st->out[0];
+    return st->out[0];
+}
+
 static void forward_node(lw_ctx *c, lw_program *pr, lw_list *list, int i, int train,
                          int *partial)
 {
@@ -222,11 +243,14 @@ static void forward_node(lw_ctx *c, lw_program *pr, lw_list *list, int i, int tr
             forward_group(c, pr, list, head, train, partial);
         return;
     }
+    int packed = nd->op == OP_CONV && gr_conv_packed(nd) ? pack_input(c, pr, list, i, train) : -1;
     lw_step *st = new_step(list, kinds[nd->op], i);
     st->train = train;
     for (int k = 0; k < 2; k++)
         if (nd->in[k] >= 0)
             st->in[k] = pr->value_of[nd->in[k]];
+    if (packed >= 0)
+        st->in[0] = packed;
     st->out[0] = pr->value_of[i];
     if (nd->op == OP_CONV && train && c->conv_sums[i]) {
         long rows = (long)nd->out.n * gr_conv_sum_rows(nd);
@@ -287,14 +311,21 @@ static void backward_node(lw_ctx *c, lw_program *pr, lw_list *list, int i)
     case OP_CONV:
     case OP_FC:
         if (dx >= 0) {
+            int packed = c->packed_x[i] >= 0;
             st = new_step(list, nd->op == OP_CONV ? LW_CONV_BWD_DATA : LW_FC_BWD_DATA, i);
             st->in[0] = dy;
-            st->out[0] = dx;
+            st->out[0] = packed ? new_value(pr, LV_PACKED, i, packed_size(c, i)) : dx;
             if (nd->op == OP_CONV)
                 st->out[1] = new_value(pr, LV_SCRATCH, i, c->weights[i]);
+            if (packed) {
+                int dxp = st->out[0];
+                st = new_step(list, LW_CONV_SCATTER, i);
+                st->in[0] = dxp;
+                st->out[0] = dx;
+            }
         }
         st = new_step(list, nd->op == OP_CONV ? LW_CONV_BWD_WEIGHTS : LW_FC_BWD_WEIGHTS, i);
-        st->in[0] = x;
+        st->in[0] = c->packed_x[i] >= 0 ? c->packed_x[i] : x;
         st->in[1] = dy;
         break;
     case OP_RELU:
@@ -362,7 +393,8 @@ void lw_lower(const gr_graph *g, const long *sizes, const long *weights, int inp
     memset(pr, 0, sizeof *pr);
     lw_ctx c = {g, sizes, weights, xcalloc((size_t)n, sizeof(int)), xcalloc((size_t)n, sizeof(int)),
                 xcalloc((size_t)n, sizeof(int)), xcalloc((size_t)n, sizeof(int)),
-                xcalloc((size_t)n, sizeof(lw_group)), xcalloc((size_t)n, sizeof(int))};
+                xcalloc((size_t)n, sizeof(lw_group)), xcalloc((size_t)n, sizeof(int)),
+                xmalloc((size_t)n * sizeof(int))};
     int *partial = xmalloc((size_t)n * sizeof *partial);
     pr->value_of = xmalloc((size_t)n * sizeof(int));
     pr->grad_of = xmalloc((size_t)n * sizeof(int));
@@ -372,7 +404,7 @@ void lw_lower(const gr_graph *g, const long *sizes, const long *weights, int inp
     form_groups(&c);
     make_values(&c, pr);
     for (int i = 0; i < n; i++)
-        partial[i] = -1;
+        partial[i] = c.packed_x[i] = -1;
     for (int i = 0; i < n; i++)
         forward_node(&c, pr, &pr->train, i, 1, partial);
     for (int i = 0; i < n; i++)
@@ -387,6 +419,7 @@ void lw_lower(const gr_graph *g, const long *sizes, const long *weights, int inp
     free(c.group_of);
     free(c.groups);
     free(c.conv_sums);
+    free(c.packed_x);
 }
 
 void lw_free(lw_program *pr)

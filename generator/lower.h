@@ -5,8 +5,10 @@
  * over memory: a BN's batch statistics come out of the producing conv's
  * epilogue, and BN, a residual add (of a plain shortcut or of a second BN) and
  * ReLU are one pass forward and one kernel backward, so their intermediate
- * tensors never exist.  The planner then places values by the steps that
- * read and write them; the emitter prints the steps.
+ * tensors never exist.  A strided 1x1 conv gathers the pixels it reads once
+ * (a pack step), and runs as a 1x1 stride-1 conv on them, forward and back.
+ * The planner then places values by the steps that read and write them; the
+ * emitter prints the steps.
  */
 #ifndef LOWER_H
 #define LOWER_H
@@ -18,7 +20,9 @@ typedef enum {
     LV_GRAD,     /* d(loss)/d(a node's output) */
     LV_SAVED,    /* BN's batch mean and 1/std, kept from forward to backward */
     LV_PARTIAL,  /* a conv's per-row channel sums and sums of squares, for BN */
-    LV_SCRATCH   /* used within one step: transposed weights */
+    LV_SCRATCH,  /* used within one step: transposed weights */
+    LV_PACKED    /* a packed conv's input pixels, gathered (read by its weight
+                    gradient too), or its input gradient before the scatter */
 } lw_value_kind;
 
 typedef struct {
@@ -31,9 +35,11 @@ typedef struct {
 typedef enum {
     LW_INPUT,            /* NHWC batch -> blocked                     out: x */
     LW_INPUT_GRAD,       /* blocked gradient -> NHWC                  in: dx */
-    LW_CONV,             /* in: x                                     out: y [, partial] */
-    LW_CONV_BWD_DATA,    /* in: dy                                    out: dx, scratch */
-    LW_CONV_BWD_WEIGHTS, /* in: x, dy */
+    LW_CONV_PACK,        /* a strided 1x1's pixels, gathered  in: x   out: xp */
+    LW_CONV,             /* in: x (xp when packed)                    out: y [, partial] */
+    LW_CONV_BWD_DATA,    /* in: dy                       out: dx (dxp when packed), scratch */
+    LW_CONV_SCATTER,     /* a packed conv's dxp to its pixels of dx   in: dxp  out: dx */
+    LW_CONV_BWD_WEIGHTS, /* in: x (xp when packed), dy */
     LW_BN_STATS,         /* in: partial, or y when no conv made sums  out: saved */
     LW_BN_APPLY,         /* z = act(bn(y) [+ s | + bn2(y2)])
                             in: y, saved, (s | y2, saved2)            out: z */

@@ -193,8 +193,8 @@ static int check_fields(sf_ctx *c, const sf_line *l, int passes)
             return fail(c, l->line, "%s %s: unknown field '%.*s' (kind, p, q, chunk, cc, outer)",
                         sel, pass, (int)(eq - word), word);
         if (!strcmp(key, "kind")) {
-            if (strcmp(value, "row") && strcmp(value, "flat") && strcmp(value, "plane"))
-                wants = "row, flat or plane";
+            if (sc_kind_of_name(value) < 0)
+                wants = "row, flat, plane or packed";
         } else if (!strcmp(key, "outer")) {
             if (strcmp(value, "blocks") && strcmp(value, "images"))
                 wants = "blocks or images";
@@ -217,7 +217,7 @@ static int check_fields(sf_ctx *c, const sf_line *l, int passes)
 static void set_field(sc_tile *t, const char *key, const char *value)
 {
     if (!strcmp(key, "kind"))
-        t->kind = !strcmp(value, "row") ? SC_ROW : !strcmp(value, "flat") ? SC_FLAT : SC_PLANE;
+        t->kind = (sc_kind)sc_kind_of_name(value);
     else if (!strcmp(key, "outer"))
         t->outer = !strcmp(value, "images") ? SC_OUTER_IMAGES : SC_OUTER_BLOCKS;
     else if (!strcmp(key, "p"))

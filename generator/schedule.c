@@ -25,10 +25,19 @@ const char *sc_pass_name(sc_pass pass)
     return names[pass];
 }
 
+static const char *const kind_names[SC_KINDS] = {"row", "flat", "plane", "packed"};
+
 const char *sc_kind_name(sc_kind kind)
 {
-    static const char *const names[] = {"row", "flat", "plane"};
-    return names[kind];
+    return kind_names[kind];
+}
+
+int sc_kind_of_name(const char *word)
+{
+    for (int k = 0; k < SC_KINDS; k++)
+        if (!strcmp(word, kind_names[k]))
+            return k;
+    return -1;
 }
 
 /* ----------------------------------------------------------- the model */
@@ -117,7 +126,7 @@ static sc_kind kind_of(const sc_env *env, int node, sc_pass pass)
     ge_pass cp = geometry(env, node, pass);
     if (ge_plane(cp.out_h, cp.out_w))
         return SC_PLANE;
-    return s.flat ? SC_FLAT : SC_ROW;
+    return s.packed ? SC_PACKED : s.flat ? SC_FLAT : SC_ROW;
 }
 
 static double cost_of(const sc_env *env, int node, sc_pass pass, const sc_tile *tile)

@@ -25,9 +25,10 @@ typedef enum { SC_FWD, SC_BWD_DATA, SC_BWD_WEIGHTS, SC_PASSES } sc_pass;
 
 /* How a pass walks its output.  fwd and bwd_data: row (tiles of a few pixels
    of an output row), flat (a 1x1 stride-1 conv's image as one long row), plane
-   (tiles of whole small planes).  bwd_weights: row (a dW tile swept over (dY
-   row, X row) pairs) or plane (a dW tile a tap, over every image). */
-typedef enum { SC_ROW, SC_FLAT, SC_PLANE } sc_kind;
+   (tiles of whole small planes), packed (flat, over the pixels a strided 1x1
+   reads, gathered by a step of their own).  bwd_weights: row (a dW tile swept
+   over (dY row, X row) pairs) or plane (a dW tile a tap, over every image). */
+typedef enum { SC_ROW, SC_FLAT, SC_PLANE, SC_PACKED, SC_KINDS } sc_kind;
 
 /* The outermost parallel loop of a fwd or bwd_data pass: output-channel
    blocks (a thread reuses one group's weights over images, from L2) or
@@ -100,6 +101,8 @@ int sc_candidates(const gr_graph *g, const pl_plan *p, const tg_target *t, const
 /* Words of records, as schedule files and tables write them. */
 const char *sc_pass_name(sc_pass pass);
 const char *sc_kind_name(sc_kind kind);
+/* The kind a word names, or -1. */
+int sc_kind_of_name(const char *word);
 /* "7x4 chunk 2", "2 images x 4" ...: the tile in a few words */
 void sc_tile_text(const sc_record *r, const sc_tile *t, char *buf, size_t size);
 /* "ob/4 x n x row = 16 x 8 x 56 = 7168": the parallel loop and its iterations */

@@ -95,13 +95,20 @@ static void comment(writer *w, const lw_step *st, const char *what)
     const gr_node *nd = node(w, st->node);
     char in[64] = "", out[64];
     int first = st->group.bn >= 0 ? st->group.bn : st->node;
-    if (node(w, first)->in[0] >= 0) {
+    int moves = st->kind == LW_CONV_PACK || st->kind == LW_CONV_SCATTER;
+    gr_shape to = nd->out;
+    if (moves) { /* the conv's input channels, at its output's pixels or back */
+        gr_shape x = node(w, nd->in[0])->out, xp = {x.n, x.c, nd->out.h, nd->out.w};
+        to = st->kind == LW_CONV_PACK ? xp : x;
+        shape_text(st->kind == LW_CONV_PACK ? x : xp, in, sizeof in);
+        strcat(in, " -> ");
+    } else if (node(w, first)->in[0] >= 0) {
         shape_text(node(w, node(w, first)->in[0])->out, in, sizeof in);
         strcat(in, " -> ");
     }
-    shape_text(nd->out, out, sizeof out);
+    shape_text(to, out, sizeof out);
     sb_printf(w->body, "    /* %s  %s  %s%s", nd->name, what, in, out);
-    double macs = gr_node_macs(w->e->g, nd);
+    double macs = moves ? 0 : gr_node_macs(w->e->g, nd);
     if (macs) {
         char text[32];
         macs_text(macs, text, sizeof text);
@@ -191,6 +198,11 @@ static void forward_step(writer *w, const lw_step *st)
         comment(w, st, "input from NHWC");
         kn_input(e, nd, 0, fn);
         sb_printf(o, "    %s(b->input, %s);\n", fn, val(w, st->out[0], a));
+        break;
+    case LW_CONV_PACK:
+        comment(w, st, "conv input packed: the pixels the stride reads");
+        kn_conv_pack(e, nd, 0, 0, fn);
+        sb_printf(o, "    %s(%s, %s);\n", fn, val(w, st->in[0], a), val(w, st->out[0], b));
         break;
     case LW_CONV:
         comment(w, st, "conv");
@@ -309,6 +321,12 @@ static void backward_step(writer *w, const lw_step *st)
         kn_conv_bwd_data(e, nd, acc, fn);
         sb_printf(o, "    %s(%s, %s, %s, %s);\n", fn, val(w, st->in[0], a),
                   ten(w, 'P', st->node, 0, b), val(w, st->out[1], c), val(w, st->out[0], d));
+        break;
+    case LW_CONV_SCATTER:
+        comment(w, st, acc ? "conv backward data, packed pixels added to din"
+                           : "conv backward data, packed pixels to din, zeros between");
+        kn_conv_pack(e, nd, 1, acc, fn);
+        sb_printf(o, "    %s(%s, %s);\n", fn, val(w, st->in[0], a), val(w, st->out[0], b));
         break;
     case LW_CONV_BWD_WEIGHTS:
         comment(w, st, "conv backward weights");

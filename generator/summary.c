@@ -68,7 +68,7 @@ void em_schedule_table(const gr_graph *g, const pl_plan *p, const sc_schedule *s
               s->target->name, p->vlen, s->origin);
     sb_printf(out, "model: predicted cycles a vector FMA (peak %.2f) and the share of the FMA "
                    "peak; threads: the parallel loop's iterations\n", peak);
-    sb_printf(out, "%-28s %-11s %-46s %-5s %-32s %-34s %6s %5s  %s\n", "layer", "pass", "kernel",
+    sb_printf(out, "%-28s %-11s %-46s %-6s %-32s %-34s %6s %5s  %s\n", "layer", "pass", "kernel",
               "kind", "tile", "threads", "model", "peak", "set by");
     for (int i = 0; i < s->n; i++) {
         const sc_record *r = &s->recs[i];
@@ -76,7 +76,7 @@ void em_schedule_table(const gr_graph *g, const pl_plan *p, const sc_schedule *s
             continue;
         sc_tile_text(r, &r->tile, tile, sizeof tile);
         sc_split_text(g, p, r, split, sizeof split);
-        sb_printf(out, "%-28s %-11s %-46s %-5s %-32s %-34s %6.3f %4.0f%%  %s\n",
+        sb_printf(out, "%-28s %-11s %-46s %-6s %-32s %-34s %6.3f %4.0f%%  %s\n",
                   g->nodes[r->node].name, sc_pass_name(r->pass), r->kernel,
                   sc_kind_name(r->tile.kind), tile, split, r->cost, 100 * peak / r->cost,
                   *r->source ? r->source : "model");

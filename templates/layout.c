@@ -84,3 +84,43 @@ static void unpack(int t, const float *region, float *canonical)
     for (long e = 0; e < fn_tensors[t].count; e++)
         canonical[e] = region[tp->offset + internal_index(tp, e)];
 }
+
+//@@ conv_pack
+/* ${TITLE}
+   xp[n][cb][oh][ow] = x[n][cb][oh * ${STRIDE}][ow * ${STRIDE}]: the pixels a 1x1
+   stride-${STRIDE} conv reads, gathered once so its kernels stream them
+   (strided loads use a part of each cache line and defeat the prefetcher) */
+static void ${FN}(const float *restrict x, float *restrict xp)
+{
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < ${N}; n++)
+        for (int cb = 0; cb < ${CB}; cb++) {
+            const float *from = x + (long)(n * ${CB} + cb) * ${IH} * ${IW} * ${V};
+            float *to = xp + (long)(n * ${CB} + cb) * ${OH} * ${OW} * ${V};
+            for (int oh = 0; oh < ${OH}; oh++)
+                for (int ow = 0; ow < ${OW}; ow++)
+                    *(v${V} *)(to + ((long)oh * ${OW} + ow) * ${V}) =
+                        *(const v${V} *)(from + ((long)oh * ${STRIDE} * ${IW} + ow * ${STRIDE}) * ${V});
+        }
+}
+
+//@@ conv_scatter
+/* ${TITLE}
+   dx[n][cb][oh * ${STRIDE}][ow * ${STRIDE}] ${ASSIGN} dxp[n][cb][oh][ow]: the packed
+   input gradient back to the pixels the stride read${OTHERS} */
+static void ${FN}(const float *restrict dxp, float *restrict dx)
+{
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < ${N}; n++)
+        for (int cb = 0; cb < ${CB}; cb++) {
+            const float *from = dxp + (long)(n * ${CB} + cb) * ${OH} * ${OW} * ${V};
+            float *to = dx + (long)(n * ${CB} + cb) * ${IH} * ${IW} * ${V};
+@if FIRST
+            memset(to, 0, (size_t)${IH} * ${IW} * ${V} * sizeof(float));
+@endif
+            for (int oh = 0; oh < ${OH}; oh++)
+                for (int ow = 0; ow < ${OW}; ow++)
+                    *(v${V} *)(to + ((long)oh * ${STRIDE} * ${IW} + ow * ${STRIDE}) * ${V}) ${ASSIGN}
+                        *(const v${V} *)(from + ((long)oh * ${OW} + ow) * ${V});
+        }
+}

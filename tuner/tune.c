@@ -13,7 +13,7 @@
  * tile replaces the model's only when its median beats the model's by more
  * than the noise margin.  FILE is a schedule file (sched_file.h) for gen -S,
  * with each record's measured times and the machine, compiler and threads.
- * Finished tasks are cached by (target, threads, compiler, shape, pass), so a
+ * Finished tasks are cached by (target, threads, compiler, shape, pass, kind), so a
  * second network that shares shapes costs only its new ones, and Ctrl-C keeps
  * what finished.
  */
@@ -152,8 +152,10 @@ static int compiler_version(tn_options *o)
 
 static void cache_key(const tn_options *o, const sc_record *r, char *key, size_t size)
 {
-    snprintf(key, size, "%s|%d|%s|%s|%s", o->target->name, o->threads, o->compiler, r->shape,
-             sc_pass_name(r->pass));
+    /* the kind too: a shape's pass of another kind (a strided 1x1 before it
+       was packed) is another kernel */
+    snprintf(key, size, "%s|%d|%s|%s|%s|%s", o->target->name, o->threads, o->compiler, r->shape,
+             sc_pass_name(r->pass), sc_kind_name(r->model.kind));
 }
 
 /* The cache line of key: "KEY\tp q chunk cc outer\tchosen_us\tmodel_us\tcandidates\tdropped". */
