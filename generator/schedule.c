@@ -71,13 +71,32 @@ static double plane_cost(const tg_target *t, const ge_pass *cp, int images, int 
 }
 
 /* Backward weights: q vectors x kw columns x cc channels of dW a step (kw = 1
-   for a plane's per-tap tiles), q dY loads and kw x cc broadcasts. */
-static double weight_cost(const tg_target *t, int kw, int q, int cc)
+   for a plane's per-tap tiles), q dY loads and kw x cc broadcasts.  A step
+   also moves on to q new lines of dY and `stride` of X; a tile sweeps its
+   rows once for each cc channels of a block, and unless those rows
+   (`row_pixels` of each) stay in L1 between the sweeps every one streams
+   them from L2 again, which a long flat row of a 1x1 does. */
+static double weight_cost(const tg_target *t, int kw, int stride, int q, int cc, int c_count,
+                          long row_pixels)
 {
     int fmas = q * kw * cc, loads = q + kw * cc;
     int in_flight = t->fma_pipes * t->fma_latency;
-    return ((fmas > in_flight ? fmas : in_flight) + loads * t->wt_load_cost) / t->fma_pipes /
-           fmas;
+    double cycles = ((fmas > in_flight ? fmas : in_flight) + loads * t->wt_load_cost) / t->fma_pipes;
+    double lines = q + (stride < kw ? stride : kw);
+    if (row_pixels * (q + stride) * t->vlen * (long)sizeof(float) <= t->l1_rows)
+        lines = lines * cc / c_count; /* the first sweep fetches, the others hit */
+    double streaming = lines / t->lines_a_cycle;
+    return (cycles > streaming ? cycles : streaming) / fmas;
+}
+
+/* weight_cost of tile for shape s: a row pass's rows, a plane pass's taps
+   over every image's plane. */
+static double shape_weight_cost(const tg_target *t, const ge_shape *s, const sc_tile *tile)
+{
+    int plane = tile->kind == SC_PLANE;
+    return weight_cost(t, plane ? 1 : s->kw, plane ? 1 : s->stride, tile->q, tile->cc,
+                       ge_channels(s, t->vlen),
+                       plane ? (long)s->n * s->out_h * s->out_w : s->out_w);
 }
 
 /* The input blocks a micro-kernel call sweeps: the largest divisor of
@@ -133,7 +152,7 @@ static double cost_of(const sc_env *env, int node, sc_pass pass, const sc_tile *
 {
     if (pass == SC_BWD_WEIGHTS) {
         ge_shape s = shape(env, node);
-        return weight_cost(env->t, tile->kind == SC_PLANE ? 1 : s.kw, tile->q, tile->cc);
+        return shape_weight_cost(env->t, &s, tile);
     }
     ge_pass cp = geometry(env, node, pass);
     return tile->kind == SC_PLANE ? plane_cost(env->t, &cp, tile->p, tile->q)
@@ -232,7 +251,7 @@ static void model_choice(const sc_env *env, sc_record *r)
                 if (s.out_blocks % q || c_count % cc || q * kw * cc + q + 2 > t->vregs)
                     continue;
                 tile.q = q, tile.cc = cc;
-                consider(r, &tile, 1 / weight_cost(t, kw, q, cc), &best, &second);
+                consider(r, &tile, 1 / shape_weight_cost(t, &s, &tile), &best, &second);
             }
     } else {
         ge_pass cp = geometry(env, r->node, r->pass);
