@@ -88,18 +88,20 @@ static int same_tile(const micro_tile *a, const micro_tile *b)
     return 1;
 }
 
-/* A row pass's tile: pixels col0.. of one output row; kernel rows are a
-   runtime loop, so the taps here are the kernel columns. */
+/* A row pass's tile: pixels col0, col0 + step, ... of one output row (step:
+   the row's phases, ge_row_phases); kernel rows are a runtime loop, so the
+   taps here are the kernel columns. */
 static void row_tile(const ge_pass *cp, int v, int col0, int p, micro_tile *t)
 {
+    int step = ge_row_phases(cp);
     memset(t, 0, sizeof *t);
     t->p = p;
     t->n_taps = cp->kw;
     int base = cp->backward ? col0 / cp->stride : col0 * cp->stride;
     for (int i = 0; i < p; i++) {
-        t->out_off[i] = (long)i * v;
+        t->out_off[i] = (long)i * step * v;
         for (int s = 0; s < cp->kw; s++) {
-            int src = src_col(cp, col0 + i, s);
+            int src = src_col(cp, col0 + i * step, s);
             t->valid[i][s] = src >= 0;
             t->rel[i][s] = src >= 0 ? (long)(src - base) * v : 0;
         }
@@ -331,16 +333,23 @@ static void emit_row_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int
                           int accumulate, int sums, const char *name, const pass_io *io)
 {
     int v = e->target->vlen, p = tile->p, q = tile->q, chunk = tile->chunk;
-    int n_tiles = (cp->out_w + p - 1) / p;
+    int step = ge_row_phases(cp), n_tiles = 0;
+    for (int ph = 0; ph < step; ph++)
+        n_tiles += (ge_phase_pixels(cp, ph) + p - 1) / p;
     /* a row's tiles differ only near its ends: keep the distinct ones (a flat
        1x1 conv's row is a whole image, thousands of tiles) */
     micro_tile *distinct = NULL, *t = xmalloc(sizeof *t);
     int *kernel = xcalloc((size_t)n_tiles, sizeof *kernel); /* micro-kernel of each tile */
+    int *col0 = xcalloc((size_t)n_tiles, sizeof *col0);     /* its first column */
     int n_kernels = 0, cap_kernels = 0;
-    char kname[KN_NAME + 16], about[64], at[EM_PLUS];
+    char kname[KN_NAME + 16], about[96], at[EM_PLUS];
+    for (int ph = 0, i = 0; ph < step; ph++) /* a phase's tiles, then the next phase's */
+        for (int done = 0, count = ge_phase_pixels(cp, ph); done < count; done += p, i++)
+            col0[i] = ph + done * step;
     for (int i = 0; i < n_tiles; i++) {
-        int pix = i == n_tiles - 1 ? cp->out_w - i * p : p;
-        row_tile(cp, v, i * p, pix, t);
+        int left = ge_phase_pixels(cp, col0[i] % step) - col0[i] / step;
+        int pix = left < p ? left : p;
+        row_tile(cp, v, col0[i], pix, t);
         t->q = q;
         kernel[i] = -1;
         for (int j = 0; j < n_kernels && kernel[i] < 0; j++)
@@ -352,7 +361,11 @@ static void emit_row_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int
         distinct[n_kernels] = *t;
         kernel[i] = n_kernels++;
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
-        snprintf(about, sizeof about, "%d pixels of a row from column %d", pix, i * p);
+        if (step > 1)
+            snprintf(about, sizeof about, "%d pixels of a row, every %d%s from column %d", pix,
+                     step, step == 2 ? "nd" : step == 3 ? "rd" : "th", col0[i]);
+        else
+            snprintf(about, sizeof about, "%d pixels of a row from column %d", pix, col0[i]);
         emit_micro_kernel(e, cp, t, 1, bias, accumulate, sums, chunk, kname, about);
     }
     free(distinct);
@@ -360,6 +373,9 @@ static void emit_row_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int
     strbuf *k = e->kernels;
     sb_printf(k, "/* rows of %d tiles of %d pixels x %d vectors (%d accumulators)", n_tiles, p, q,
               p * q);
+    if (step > 1)
+        sb_printf(k, ", a phase of every %d%s column at a time: each tap reaches every pixel of a tile",
+                  step, step == 2 ? "nd" : step == 3 ? "rd" : "th");
     if (chunk < cp->in_blocks)
         sb_printf(k, ", %d input blocks a call", chunk);
     sb_printf(k, " */\n");
@@ -380,22 +396,24 @@ static void emit_row_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int
     const char *cb0 = chunk < cp->in_blocks ? "cb0" : "0";
     for (int i = 0; i < n_tiles;) {
         int j = i; /* a run of tiles sharing a micro-kernel becomes a loop */
-        while (j + 1 < n_tiles && kernel[j + 1] == kernel[i])
+        while (j + 1 < n_tiles && kernel[j + 1] == kernel[i] && col0[j + 1] == col0[j] + p * step)
             j++;
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
         if (j == i)
             sb_printf(k, "%s%s(x, wt, %s, y%s, %s, row, %d, %s);\n", indent, kname, bias_arg,
-                      em_plus(at, (long)i * p * v), sums_arg, i * p, cb0);
+                      em_plus(at, (long)col0[i] * v), sums_arg, col0[i], cb0);
         else
             sb_printf(k, "%sfor (int col = %d; col <= %d; col += %d)\n"
                       "%s    %s(x, wt, %s, y + col * %d, %s, row, col, %s);\n",
-                      indent, i * p, j * p, p, indent, kname, bias_arg, v, sums_arg, cb0);
+                      indent, col0[i], col0[j], p * step, indent, kname, bias_arg, v, sums_arg,
+                      cb0);
         i = j + 1;
     }
     if (chunk < cp->in_blocks)
         sb_printf(k, "                }\n");
     sb_printf(k, "            }\n}\n\n");
     free(kernel);
+    free(col0);
 }
 
 /* A plane pass: one micro-kernel over whole planes of a few images, and the

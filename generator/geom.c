@@ -46,6 +46,17 @@ ge_pass ge_backward_data(const ge_shape *s, int vlen)
     return cp;
 }
 
+int ge_row_phases(const ge_pass *cp)
+{
+    return cp->backward ? cp->stride : 1;
+}
+
+int ge_phase_pixels(const ge_pass *cp, int ph)
+{
+    int phases = ge_row_phases(cp);
+    return (cp->out_w - ph + phases - 1) / phases;
+}
+
 int ge_plane(int out_h, int out_w)
 {
     return out_h * out_w <= GR_SMALL_PLANE;

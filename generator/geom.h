@@ -43,6 +43,12 @@ int ge_channels(const ge_shape *s, int vlen);
 ge_pass ge_forward(const ge_shape *s, int vlen);
 /* Backward data: the transposed convolution over dY. */
 ge_pass ge_backward_data(const ge_shape *s, int vlen);
+/* A row pass's output columns fall into phases that read the same taps: a
+   strided backward-data pass's columns of each residue mod the stride (a
+   tile of one phase has every pixel reached by each tap it uses), else one. */
+int ge_row_phases(const ge_pass *cp);
+/* Columns of phase ph: ph, ph + phases, ... below out_w. */
+int ge_phase_pixels(const ge_pass *cp, int ph);
 /* Output planes this small run as "plane passes": a tile is whole planes of
    one or more images, every tap resolved at generation time. */
 int ge_plane(int out_h, int out_w);

@@ -51,15 +51,19 @@ static double step_cycles(const tg_target *t, int fmas, int loads)
     return (fma > load ? fma : load) + t->step_overhead;
 }
 
-/* A row pass: every tile of an output row, the last one part-filled. */
+/* A row pass: every tile of an output row, the last of each phase
+   part-filled (conv.c: a strided bwd_data tiles each phase of its row). */
 static double row_cost(const tg_target *t, const ge_pass *cp, int p, int q)
 {
-    int tiles = (cp->out_w + p - 1) / p;
+    int phases = ge_row_phases(cp);
     double fmas = 0, cycles = 0;
-    for (int i = 0; i < tiles; i++) {
-        int pix = i == tiles - 1 ? cp->out_w - i * p : p;
-        fmas += pix * q;
-        cycles += step_cycles(t, pix * q, pix + q);
+    for (int ph = 0; ph < phases; ph++) {
+        int count = ge_phase_pixels(cp, ph), tiles = (count + p - 1) / p;
+        for (int i = 0; i < tiles; i++) {
+            int pix = i == tiles - 1 ? count - i * p : p;
+            fmas += pix * q;
+            cycles += step_cycles(t, pix * q, pix + q);
+        }
     }
     return cycles / fmas;
 }
@@ -202,13 +206,10 @@ int sc_legal(const gr_graph *g, const pl_plan *p, const tg_target *t, int node, 
                 return WHY("p=%d images of %d pixels: more than %d pixels a tile", tile->p, plane,
                            SC_MAX_P);
         } else {
-            if (tile->p < 1 || tile->p > SC_MAX_P || tile->p > cp.out_w + cp.stride - 1)
-                return WHY("p=%d: a row tile holds 1 to %d pixels here", tile->p,
-                           cp.out_w + cp.stride - 1 < SC_MAX_P ? cp.out_w + cp.stride - 1
-                                                               : SC_MAX_P);
-            if (cp.backward && cp.stride > 1 && tile->p % cp.stride)
-                return WHY("p=%d: a stride-%d bwd_data tile starts on a multiple of the stride",
-                           tile->p, cp.stride);
+            int most = ge_phase_pixels(&cp, 0) < SC_MAX_P ? ge_phase_pixels(&cp, 0) : SC_MAX_P;
+            if (tile->p < 1 || tile->p > most)
+                return WHY("p=%d: a row tile holds 1 to %d pixels here%s", tile->p, most,
+                           ge_row_phases(&cp) > 1 ? " (of one phase: every other column)" : "");
         }
     }
     /* more accumulators than registers cannot be a register tile; up to that
@@ -264,8 +265,7 @@ static void model_choice(const sc_env *env, sc_record *r)
                 if (pixels * q > t->max_acc || pixels > SC_MAX_P)
                     break;
                 if (kind == SC_PLANE ? cp.n % p != 0
-                                     : (p > cp.out_w + cp.stride - 1 ||
-                                        (cp.backward && cp.stride > 1 && p % cp.stride)))
+                                     : p > ge_phase_pixels(&cp, 0))
                     continue;
                 tile.p = p, tile.q = q;
                 consider(r, &tile,
