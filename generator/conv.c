@@ -41,29 +41,6 @@ static void vec_type(const em_ctx *e, char vec[8])
 
 /* ================================================= forward and transposed */
 
-/* Input row (column) read by output row (column) `at` through kernel row
-   (column) `tap`, or -1: padding, or a stride-2 transposed pass's gap. */
-static int src_index(const ge_pass *cp, int at, int tap, int pad, int in_size)
-{
-    if (!cp->backward) {
-        int src = at * cp->stride - pad + tap;
-        return src >= 0 && src < in_size ? src : -1;
-    }
-    int t = at + pad - tap;
-    if (t < 0 || t % cp->stride || t / cp->stride >= in_size)
-        return -1;
-    return t / cp->stride;
-}
-
-static int src_row(const ge_pass *cp, int row, int r)
-{
-    return src_index(cp, row, r, cp->pad_t, cp->in_h);
-}
-
-static int src_col(const ge_pass *cp, int col, int s)
-{
-    return src_index(cp, col, s, cp->pad_l, cp->in_w);
-}
 
 /* One micro-kernel: P output pixels x Q vectors of output channels, and for
    each tap the c loop sweeps, which pixels it reaches and where they read. */
@@ -101,31 +78,45 @@ static void row_tile(const ge_pass *cp, int v, int col0, int p, micro_tile *t)
     for (int i = 0; i < p; i++) {
         t->out_off[i] = (long)i * step * v;
         for (int s = 0; s < cp->kw; s++) {
-            int src = src_col(cp, col0 + i * step, s);
+            int src = ge_src_col(cp, col0 + i * step, s);
             t->valid[i][s] = src >= 0;
             t->rel[i][s] = src >= 0 ? (long)(src - base) * v : 0;
         }
     }
 }
 
-/* A plane pass's tile: every pixel of `images` images, every tap resolved. */
-static void plane_tile(const ge_pass *cp, int v, int images, micro_tile *t)
+/* A plane pass's tile: one pixel `pos` of the plane in each of `images`
+   images, every tap resolved.  Offsets are from the tile's anchor (the input
+   pixel its first tap reads, *anchor floats into an image), so the pixels
+   of a plane that the same taps reach (a 4x4's four inner ones) share a
+   micro-kernel. */
+static void plane_tile(const ge_pass *cp, int v, int images, int pos, micro_tile *t,
+                       long *anchor)
 {
     memset(t, 0, sizeof *t);
-    int plane = cp->out_h * cp->out_w;
     long in_image = (long)cp->in_blocks * cp->in_h * cp->in_w * v;
     long out_image = (long)cp->out_blocks * cp->out_h * cp->out_w * v;
-    t->p = images * plane;
+    int row = pos / cp->out_w, col = pos % cp->out_w;
+    t->p = images;
     t->n_taps = cp->kh * cp->kw;
-    for (int i = 0; i < t->p; i++) {
-        int g = i / plane, row = i % plane / cp->out_w, col = i % cp->out_w;
-        t->out_off[i] = g * out_image + (long)(row * cp->out_w + col) * v;
-        t->group[i] = g;
-        for (int k = 0; k < t->n_taps; k++) {
-            int sr = src_row(cp, row, k / cp->kw), sc = src_col(cp, col, k % cp->kw);
-            t->valid[i][k] = sr >= 0 && sc >= 0;
-            t->rel[i][k] = t->valid[i][k] ? g * in_image + (long)(sr * cp->in_w + sc) * v : 0;
+    *anchor = -1;
+    for (int k = 0; k < t->n_taps; k++) {
+        int sr = ge_src_row(cp, row, k / cp->kw), sc = ge_src_col(cp, col, k % cp->kw);
+        if (sr < 0 || sc < 0)
+            continue;
+        long at = (long)(sr * cp->in_w + sc) * v;
+        if (*anchor < 0)
+            *anchor = at;
+        for (int g = 0; g < images; g++) {
+            t->valid[g][k] = 1;
+            t->rel[g][k] = g * in_image + at - *anchor;
         }
+    }
+    if (*anchor < 0) /* no tap reaches this pixel: the tile only stores */
+        *anchor = 0;
+    for (int g = 0; g < images; g++) {
+        t->out_off[g] = g * out_image;
+        t->group[g] = g;
     }
 }
 
@@ -416,23 +407,44 @@ static void emit_row_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int
     free(col0);
 }
 
-/* A plane pass: one micro-kernel over whole planes of a few images, and the
-   layer function calling it over image groups and output block groups. */
+/* A plane pass: a small plane's pixels one at a time, each tile one pixel of
+   `images` images x q vectors (the same taps reach a pixel in every image, so
+   each weight vector loaded serves `images` FMAs and each broadcast q); the
+   layer function calls the plane's tiles in turn for each chunk of input
+   blocks, whose weights they share from L1. */
 static void emit_plane_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int bias,
                             int accumulate, int sums, const char *name, const pass_io *io)
 {
     int v = e->target->vlen, images = tile->p, q = tile->q, chunk = tile->chunk;
-    micro_tile *t = xcalloc(1, sizeof *t);
-    plane_tile(cp, v, images, t);
-    t->q = q;
-    char kname[KN_NAME + 16], about[64];
-    snprintf(kname, sizeof kname, "%s_tile", name);
-    snprintf(about, sizeof about, "%d %dx%d planes (%d pixels)", images, cp->out_h, cp->out_w,
-             t->p);
-    emit_micro_kernel(e, cp, t, 0, bias, accumulate, sums, chunk, kname, about);
+    int plane = cp->out_h * cp->out_w;
+    micro_tile *distinct = NULL, *t = xmalloc(sizeof *t);
+    int *kernel = xcalloc((size_t)plane, sizeof *kernel); /* micro-kernel of each pixel */
+    long *anchor = xcalloc((size_t)plane, sizeof *anchor);
+    int n_kernels = 0, cap_kernels = 0;
+    char kname[KN_NAME + 16], about[96];
+    for (int pos = 0; pos < plane; pos++) {
+        plane_tile(cp, v, images, pos, t, &anchor[pos]);
+        t->q = q;
+        kernel[pos] = -1;
+        for (int j = 0; j < n_kernels && kernel[pos] < 0; j++)
+            if (same_tile(&distinct[j], t))
+                kernel[pos] = j;
+        if (kernel[pos] >= 0)
+            continue;
+        distinct = xgrow(distinct, &cap_kernels, n_kernels, sizeof *distinct);
+        distinct[n_kernels] = *t;
+        kernel[pos] = n_kernels++;
+        snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[pos]);
+        snprintf(about, sizeof about, "pixel (%d, %d) of %d %dx%d planes", pos / cp->out_w,
+                 pos % cp->out_w, images, cp->out_h, cp->out_w);
+        emit_micro_kernel(e, cp, t, 0, bias, accumulate, sums, chunk, kname, about);
+    }
+    free(distinct);
+    free(t);
     strbuf *k = e->kernels;
-    sb_printf(k, "/* tiles of %d whole %dx%d planes x %d vectors (%d accumulators)", images,
-              cp->out_h, cp->out_w, q, t->p * q);
+    sb_printf(k, "/* tiles of one pixel of %d %dx%d planes x %d vectors (%d accumulators), %d "
+              "micro-kernel%s for the plane's %d pixel%s", images, cp->out_h, cp->out_w, q,
+              images * q, n_kernels, n_kernels > 1 ? "s" : "", plane, plane > 1 ? "s" : "");
     if (chunk < cp->in_blocks)
         sb_printf(k, ", %d input blocks a call", chunk);
     sb_printf(k, " */\n");
@@ -444,15 +456,20 @@ static void emit_plane_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, i
     sb_printf(k, "                float *y = %s;\n", io->out);
     if (sums)
         emit_zero_sums(k, cp, v, q, "n", images);
-    char bias_arg[32];
+    char bias_arg[32], at[EM_PLUS], at2[EM_PLUS];
     snprintf(bias_arg, sizeof bias_arg, bias ? "bias + ob * %d" : "NULL", v);
     const char *indent = emit_chunk_loop(k, cp, chunk);
-    sb_printf(k, "%s%s(x, wt, %s, y, %s, 0, 0, %s);\n", indent, kname, bias_arg,
-              sums ? "sums" : "NULL", chunk < cp->in_blocks ? "cb0" : "0");
+    for (int pos = 0; pos < plane; pos++) {
+        snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[pos]);
+        sb_printf(k, "%s%s(x%s, wt, %s, y%s, %s, 0, 0, %s);\n", indent, kname,
+                  em_plus(at, anchor[pos]), bias_arg, em_plus(at2, (long)pos * v),
+                  sums ? "sums" : "NULL", chunk < cp->in_blocks ? "cb0" : "0");
+    }
     if (chunk < cp->in_blocks)
         sb_printf(k, "                }\n");
     sb_printf(k, "        }\n}\n\n");
-    free(t);
+    free(kernel);
+    free(anchor);
 }
 
 static void emit_pass(em_ctx *e, const ge_pass *cp, const sc_record *r, int bias, int accumulate,
@@ -522,7 +539,7 @@ void cv_forward(em_ctx *e, const gr_node *nd, const sc_record *r, const char *na
 static int row_used(const ge_pass *cp, int r)
 {
     for (int row = 0; row < cp->out_h; row++)
-        if (src_row(cp, row, r) >= 0)
+        if (ge_src_row(cp, row, r) >= 0)
             return 1;
     return 0;
 }
@@ -530,7 +547,7 @@ static int row_used(const ge_pass *cp, int r)
 static int col_used(const ge_pass *cp, int s)
 {
     for (int col = 0; col < cp->out_w; col++)
-        if (src_col(cp, col, s) >= 0)
+        if (ge_src_col(cp, col, s) >= 0)
             return 1;
     return 0;
 }
@@ -746,8 +763,8 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const ge_shape *sp,
     int used[MAX_TAPS] = {0};
     for (int tap = 0; tap < s.kh * s.kw; tap++) {
         for (int p = 0; p < s.out_h * s.out_w; p++)
-            used[tap] |= src_row(&cp, p / s.out_w, tap / s.kw) >= 0 &&
-                         src_col(&cp, p % s.out_w, tap % s.kw) >= 0;
+            used[tap] |= ge_src_row(&cp, p / s.out_w, tap / s.kw) >= 0 &&
+                         ge_src_col(&cp, p % s.out_w, tap % s.kw) >= 0;
         if (!used[tap])
             continue;
         sb_printf(k, "/* tap %d,%d: %d vectors x %d input channels of dW over every image */\n",
@@ -767,7 +784,7 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const ge_shape *sp,
         sb_printf(k, "    for (int n = 0; n < %d; n++, dy += %ld, x += %ld) {\n", s.n, dy_image,
                   x_image);
         for (int p = 0; p < s.out_h * s.out_w; p++) {
-            int sr = src_row(&cp, p / s.out_w, tap / s.kw), sc = src_col(&cp, p % s.out_w, tap % s.kw);
+            int sr = ge_src_row(&cp, p / s.out_w, tap / s.kw), sc = ge_src_col(&cp, p % s.out_w, tap % s.kw);
             if (sr < 0 || sc < 0)
                 continue;
             for (int j = 0; j < qw; j++)

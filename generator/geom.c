@@ -46,6 +46,28 @@ ge_pass ge_backward_data(const ge_shape *s, int vlen)
     return cp;
 }
 
+static int src_index(const ge_pass *cp, int at, int tap, int pad, int in_size)
+{
+    if (!cp->backward) {
+        int src = at * cp->stride - pad + tap;
+        return src >= 0 && src < in_size ? src : -1;
+    }
+    int t = at + pad - tap;
+    if (t < 0 || t % cp->stride || t / cp->stride >= in_size)
+        return -1;
+    return t / cp->stride;
+}
+
+int ge_src_row(const ge_pass *cp, int row, int r)
+{
+    return src_index(cp, row, r, cp->pad_t, cp->in_h);
+}
+
+int ge_src_col(const ge_pass *cp, int col, int s)
+{
+    return src_index(cp, col, s, cp->pad_l, cp->in_w);
+}
+
 int ge_row_phases(const ge_pass *cp)
 {
     return cp->backward ? cp->stride : 1;

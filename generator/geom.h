@@ -43,6 +43,11 @@ int ge_channels(const ge_shape *s, int vlen);
 ge_pass ge_forward(const ge_shape *s, int vlen);
 /* Backward data: the transposed convolution over dY. */
 ge_pass ge_backward_data(const ge_shape *s, int vlen);
+/* Input row (column) that output row (column) `row` (`col`) reads through
+   kernel row (column) r (s), or -1: padding, or a strided transposed pass's
+   gap. */
+int ge_src_row(const ge_pass *cp, int row, int r);
+int ge_src_col(const ge_pass *cp, int col, int s);
 /* A row pass's output columns fall into phases that read the same taps: a
    strided backward-data pass's columns of each residue mod the stride (a
    tile of one phase has every pixel reached by each tap it uses), else one. */

@@ -68,10 +68,12 @@ static double row_cost(const tg_target *t, const ge_pass *cp, int p, int q)
     return cycles / fmas;
 }
 
+/* A plane pass: a step for each tap that reaches a tile's pixel, `images` x
+   q FMAs from q weight loads and `images` broadcasts, whatever the pixel. */
 static double plane_cost(const tg_target *t, const ge_pass *cp, int images, int q)
 {
-    int pix = images * cp->out_h * cp->out_w;
-    return step_cycles(t, pix * q, pix + q) / (pix * q);
+    (void)cp;
+    return step_cycles(t, images * q, images + q) / (images * q);
 }
 
 /* Backward weights: q vectors x kw columns x cc channels of dW a step (kw = 1
@@ -163,14 +165,13 @@ static double cost_of(const sc_env *env, int node, sc_pass pass, const sc_tile *
                                   : row_cost(env->t, &cp, tile->p, tile->q);
 }
 
-/* Accumulators of a tile: pixels x vectors, or dW's vectors x columns x
-   channels. */
+/* Accumulators of a tile: pixels (a plane tile's: images) x vectors, or
+   dW's vectors x columns x channels. */
 static int accumulators(const sc_env *env, int node, sc_pass pass, const sc_tile *tile)
 {
     if (pass == SC_BWD_WEIGHTS)
         return tile->q * (tile->kind == SC_PLANE ? 1 : shape(env, node).kw) * tile->cc;
-    ge_pass cp = geometry(env, node, pass);
-    return tile->q * (tile->kind == SC_PLANE ? tile->p * cp.out_h * cp.out_w : tile->p);
+    return tile->q * tile->p;
 }
 
 #define WHY(...) (snprintf(why, size, __VA_ARGS__), -1)
@@ -194,7 +195,6 @@ int sc_legal(const gr_graph *g, const pl_plan *p, const tg_target *t, int node, 
             return WHY("outer=images: bwd_weights is split over dW tiles only");
     } else {
         ge_pass cp = geometry(&env, node, pass);
-        int plane = cp.out_h * cp.out_w;
         if (tile->q < 1 || cp.out_blocks % tile->q)
             return WHY("q=%d does not divide the %d output blocks", tile->q, cp.out_blocks);
         if (tile->chunk < 1 || cp.in_blocks % tile->chunk)
@@ -202,9 +202,8 @@ int sc_legal(const gr_graph *g, const pl_plan *p, const tg_target *t, int node, 
         if (kind == SC_PLANE) {
             if (tile->p < 1 || cp.n % tile->p)
                 return WHY("p=%d images does not divide the batch of %d", tile->p, cp.n);
-            if (tile->p * plane > SC_MAX_P)
-                return WHY("p=%d images of %d pixels: more than %d pixels a tile", tile->p, plane,
-                           SC_MAX_P);
+            if (tile->p > SC_MAX_P)
+                return WHY("p=%d images: more than %d pixels a tile", tile->p, SC_MAX_P);
         } else {
             int most = ge_phase_pixels(&cp, 0) < SC_MAX_P ? ge_phase_pixels(&cp, 0) : SC_MAX_P;
             if (tile->p < 1 || tile->p > most)
@@ -256,13 +255,11 @@ static void model_choice(const sc_env *env, sc_record *r)
             }
     } else {
         ge_pass cp = geometry(env, r->node, r->pass);
-        int plane = cp.out_h * cp.out_w;
         for (int q = 4; q >= 1; q--) {
             if (q > cp.out_blocks || cp.out_blocks % q)
                 continue;
             for (int p = 1;; p++) {
-                int pixels = kind == SC_PLANE ? p * plane : p;
-                if (pixels * q > t->max_acc || pixels > SC_MAX_P)
+                if (p * q > t->max_acc || p > SC_MAX_P)
                     break;
                 if (kind == SC_PLANE ? cp.n % p != 0
                                      : p > ge_phase_pixels(&cp, 0))
@@ -273,8 +270,8 @@ static void model_choice(const sc_env *env, sc_record *r)
                          &best, &second);
             }
         }
-        r->model.chunk = kind == SC_PLANE ? cp.in_blocks : model_chunk(t, &cp, r->model.q);
-        r->alt.chunk = kind == SC_PLANE ? cp.in_blocks : model_chunk(t, &cp, r->alt.q);
+        r->model.chunk = model_chunk(t, &cp, r->model.q);
+        r->alt.chunk = model_chunk(t, &cp, r->alt.q);
     }
     if (r->has_alt)
         r->alt_cost = cost_of(env, r->node, r->pass, &r->alt);
@@ -559,7 +556,7 @@ int sc_candidates(const gr_graph *g, const pl_plan *p, const tg_target *t, const
         if (accumulators(&env, r->node, r->pass, &c) > t->max_acc || c.outer != r->model.outer)
             continue;
         if (r->pass != SC_BWD_WEIGHTS)
-            c.chunk = c.kind == SC_PLANE ? cp.in_blocks : model_chunk(t, &cp, c.q);
+            c.chunk = model_chunk(t, &cp, c.q);
         if (!tile_listed(out, n, &c))
             out[n++] = c;
     }
