@@ -65,6 +65,26 @@ static int same_tile(const micro_tile *a, const micro_tile *b)
     return 1;
 }
 
+/* The distinct micro-kernels of a pass: a row's tiles differ only near its
+   ends (a flat 1x1 conv's row is a whole image, thousands of tiles), a
+   plane's pixels by the taps that reach them. */
+typedef struct {
+    micro_tile *items;
+    int n, cap;
+} tile_set;
+
+/* The index of t in set, added when new (*added then says so). */
+static int tile_index(tile_set *set, const micro_tile *t, int *added)
+{
+    for (int j = 0; j < set->n; j++)
+        if (same_tile(&set->items[j], t))
+            return *added = 0, j;
+    set->items = xgrow(set->items, &set->cap, set->n, sizeof *set->items);
+    set->items[set->n] = *t;
+    *added = 1;
+    return set->n++;
+}
+
 /* A row pass's tile: pixels col0, col0 + step, ... of one output row (step:
    the row's phases, ge_row_phases); kernel rows are a runtime loop, so the
    taps here are the kernel columns. */
@@ -327,12 +347,11 @@ static void emit_row_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int
     int step = ge_row_phases(cp), n_tiles = 0;
     for (int ph = 0; ph < step; ph++)
         n_tiles += (ge_phase_pixels(cp, ph) + p - 1) / p;
-    /* a row's tiles differ only near its ends: keep the distinct ones (a flat
-       1x1 conv's row is a whole image, thousands of tiles) */
-    micro_tile *distinct = NULL, *t = xmalloc(sizeof *t);
+    tile_set distinct = {0};
+    micro_tile *t = xmalloc(sizeof *t);
     int *kernel = xcalloc((size_t)n_tiles, sizeof *kernel); /* micro-kernel of each tile */
     int *col0 = xcalloc((size_t)n_tiles, sizeof *col0);     /* its first column */
-    int n_kernels = 0, cap_kernels = 0;
+    int added;
     char kname[KN_NAME + 16], about[96], at[EM_PLUS];
     for (int ph = 0, i = 0; ph < step; ph++) /* a phase's tiles, then the next phase's */
         for (int done = 0, count = ge_phase_pixels(cp, ph); done < count; done += p, i++)
@@ -342,15 +361,9 @@ static void emit_row_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int
         int pix = left < p ? left : p;
         row_tile(cp, v, col0[i], pix, t);
         t->q = q;
-        kernel[i] = -1;
-        for (int j = 0; j < n_kernels && kernel[i] < 0; j++)
-            if (same_tile(&distinct[j], t))
-                kernel[i] = j;
-        if (kernel[i] >= 0)
+        kernel[i] = tile_index(&distinct, t, &added);
+        if (!added)
             continue;
-        distinct = xgrow(distinct, &cap_kernels, n_kernels, sizeof *distinct);
-        distinct[n_kernels] = *t;
-        kernel[i] = n_kernels++;
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
         if (step > 1)
             snprintf(about, sizeof about, "%d pixels of a row, every %d%s from column %d", pix,
@@ -359,7 +372,7 @@ static void emit_row_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int
             snprintf(about, sizeof about, "%d pixels of a row from column %d", pix, col0[i]);
         emit_micro_kernel(e, cp, t, 1, bias, accumulate, sums, chunk, kname, about);
     }
-    free(distinct);
+    free(distinct.items);
     free(t);
     strbuf *k = e->kernels;
     sb_printf(k, "/* rows of %d tiles of %d pixels x %d vectors (%d accumulators)", n_tiles, p, q,
@@ -417,29 +430,25 @@ static void emit_plane_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, i
 {
     int v = e->target->vlen, images = tile->p, q = tile->q, chunk = tile->chunk;
     int plane = cp->out_h * cp->out_w;
-    micro_tile *distinct = NULL, *t = xmalloc(sizeof *t);
+    tile_set distinct = {0};
+    micro_tile *t = xmalloc(sizeof *t);
     int *kernel = xcalloc((size_t)plane, sizeof *kernel); /* micro-kernel of each pixel */
     long *anchor = xcalloc((size_t)plane, sizeof *anchor);
-    int n_kernels = 0, cap_kernels = 0;
+    int added;
     char kname[KN_NAME + 16], about[96];
     for (int pos = 0; pos < plane; pos++) {
         plane_tile(cp, v, images, pos, t, &anchor[pos]);
         t->q = q;
-        kernel[pos] = -1;
-        for (int j = 0; j < n_kernels && kernel[pos] < 0; j++)
-            if (same_tile(&distinct[j], t))
-                kernel[pos] = j;
-        if (kernel[pos] >= 0)
+        kernel[pos] = tile_index(&distinct, t, &added);
+        if (!added)
             continue;
-        distinct = xgrow(distinct, &cap_kernels, n_kernels, sizeof *distinct);
-        distinct[n_kernels] = *t;
-        kernel[pos] = n_kernels++;
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[pos]);
         snprintf(about, sizeof about, "pixel (%d, %d) of %d %dx%d planes", pos / cp->out_w,
                  pos % cp->out_w, images, cp->out_h, cp->out_w);
         emit_micro_kernel(e, cp, t, 0, bias, accumulate, sums, chunk, kname, about);
     }
-    free(distinct);
+    int n_kernels = distinct.n;
+    free(distinct.items);
     free(t);
     strbuf *k = e->kernels;
     sb_printf(k, "/* tiles of one pixel of %d %dx%d planes x %d vectors (%d accumulators), %d "
