@@ -46,10 +46,14 @@ maximum() { sort -g | tail -n 1; }
 echo "$ROWS" | while read -r name net batch input classes mode; do
     exe="$DIR/$net-$input-b$batch"
     defs="-D batch=$batch -D input=$input -D classes=$classes"
-    if [ ! -x "$exe" ]; then
-        build/gen $defs -o "$exe.c" "networks/$net.lua"
+    # gen is cheap: a trainer is rebuilt when this gen writes other C for it
+    build/gen $defs -o "$exe.new.c" "networks/$net.lua"
+    if [ ! -x "$exe" ] || ! cmp -s "$exe.new.c" "$exe.c"; then
+        mv "$exe.new.c" "$exe.c"
+        rm -f "$exe.tuned"
         cc -O3 -march=native -fopenmp "$exe.c" -Iruntime -Lbuild -lflatnet -lstb -lcjson -lz -lm -o "$exe"
     fi
+    rm -f "$exe.new.c"
     if [ ! -x "$exe.tuned" ]; then
         /usr/bin/time -f "tune: $net $input b$batch: %e s" build/tune $defs --threads "$THREADS" \
             --budget "$BUDGET" --cache "$DIR/tune-cache" -o "$exe.sched" "networks/$net.lua" \

@@ -13,9 +13,9 @@
  * tile replaces the model's only when its median beats the model's by more
  * than the noise margin.  FILE is a schedule file (sched_file.h) for gen -S,
  * with each record's measured times and the machine, compiler and threads.
- * Finished tasks are cached by (target, threads, compiler, shape, pass, kind), so a
- * second network that shares shapes costs only its new ones, and Ctrl-C keeps
- * what finished.
+ * Finished tasks are cached by (target, threads, compiler, shape, pass, kind and
+ * the kernels' code), so a second network that shares shapes costs only its
+ * new ones, and Ctrl-C keeps what finished.
  */
 #include <errno.h>
 #include <signal.h>
@@ -150,19 +150,45 @@ static int compiler_version(tn_options *o)
 
 /* ---------------------------------------------------------------- cache */
 
-static void cache_key(const tn_options *o, const sc_record *r, char *key, size_t size)
+typedef struct {
+    const gr_graph *g;
+    const pl_plan *p;
+    const tn_options *o;
+} tn_env;
+
+/* FNV-1a of the harness gen's emitter writes for tile alone: a cached time is
+   a time of this code, so when the emitter writes another kernel for the same
+   tile (a new release, a changed micro-kernel) the entry no longer applies. */
+static unsigned long long kernel_hash(const tn_env *env, const sc_record *r, const sc_tile *tile)
 {
-    /* the kind too: a shape's pass of another kind (a strided 1x1 before it
-       was packed) is another kernel */
-    snprintf(key, size, "%s|%d|%s|%s|%s|%s", o->target->name, o->threads, o->compiler, r->shape,
-             sc_pass_name(r->pass), sc_kind_name(r->model.kind));
+    th_candidate c = {*r, TH_SOUND};
+    strbuf text = {0};
+    sc_set(env->g, env->p, env->o->target, &c.rec, tile, "");
+    th_write(env->g, env->p, env->o->target, &c, 1, &text);
+    unsigned long long h = 1469598103934665603ull;
+    for (size_t i = 0; i < text.len; i++)
+        h = (h ^ (unsigned char)text.data[i]) * 1099511628211ull;
+    sb_free(&text);
+    return h;
 }
 
-/* The cache line of key: "KEY\tp q chunk cc outer\tchosen_us\tmodel_us\tcandidates\tdropped". */
-static int cache_lookup(const tn_options *o, const char *key, tn_task *t)
+/* The kind and the model's kernel are part of the key: a shape's pass of
+   another kind (a strided 1x1 before it was packed) or another code is
+   another task. */
+static void cache_key(const tn_env *env, const sc_record *r, char *key, size_t size)
+{
+    const tn_options *o = env->o;
+    snprintf(key, size, "%s|%d|%s|%s|%s|%s|%016llx", o->target->name, o->threads, o->compiler,
+             r->shape, sc_pass_name(r->pass), sc_kind_name(r->model.kind),
+             kernel_hash(env, r, &r->model));
+}
+
+/* The cache line of key: "KEY\tp q chunk cc outer\tchosen_us\tmodel_us\tcandidates\t
+   dropped\tHASH", HASH the chosen tile's kernel_hash, which must still hold. */
+static int cache_lookup(const tn_env *env, const char *key, const sc_record *r, tn_task *t)
 {
     char path[512], line[1024];
-    snprintf(path, sizeof path, "%s/tune-cache.txt", o->cache_dir);
+    snprintf(path, sizeof path, "%s/tune-cache.txt", env->o->cache_dir);
     FILE *f = fopen(path, "r");
     int found = 0;
     while (f && fgets(line, sizeof line, f)) {
@@ -170,44 +196,45 @@ static int cache_lookup(const tn_options *o, const char *key, tn_task *t)
         if (!tab || (size_t)(tab - line) != strlen(key) || strncmp(line, key, strlen(key)))
             continue;
         int outer;
+        unsigned long long hash;
+        tn_task got = *t;
         sc_tile tile = t->tile;
-        if (sscanf(tab + 1, "%d %d %d %d %d\t%lf\t%lf\t%d\t%d", &tile.p, &tile.q, &tile.chunk,
-                   &tile.cc, &outer, &t->chosen_us, &t->model_us, &t->candidates,
-                   &t->dropped) == 9) {
-            tile.outer = outer ? SC_OUTER_IMAGES : SC_OUTER_BLOCKS;
-            t->tile = tile;
-            found = 1; /* the last line of a key wins */
-        }
+        if (sscanf(tab + 1, "%d %d %d %d %d\t%lf\t%lf\t%d\t%d\t%llx", &tile.p, &tile.q,
+                   &tile.chunk, &tile.cc, &outer, &got.chosen_us, &got.model_us, &got.candidates,
+                   &got.dropped, &hash) != 10)
+            continue;
+        tile.outer = outer ? SC_OUTER_IMAGES : SC_OUTER_BLOCKS;
+        char why[160];
+        if (sc_legal(env->g, env->p, env->o->target, r->node, r->pass, &tile, why, sizeof why) ||
+            kernel_hash(env, r, &tile) != hash)
+            continue;
+        got.tile = tile;
+        *t = got;
+        found = 1; /* the last line of a key wins */
     }
     if (f)
         fclose(f);
     return found;
 }
 
-static void cache_store(const tn_options *o, const char *key, const tn_task *t)
+static void cache_store(const tn_env *env, const char *key, const sc_record *r, const tn_task *t)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/tune-cache.txt", o->cache_dir);
+    snprintf(path, sizeof path, "%s/tune-cache.txt", env->o->cache_dir);
     FILE *f = fopen(path, "a");
     if (!f) {
         fprintf(stderr, "tune: warning: cannot write the cache %s: %s\n", path, strerror(errno));
         return;
     }
-    fprintf(f, "%s\t%d %d %d %d %d\t%.3f\t%.3f\t%d\t%d\n", key, t->tile.p, t->tile.q,
+    fprintf(f, "%s\t%d %d %d %d %d\t%.3f\t%.3f\t%d\t%d\t%016llx\n", key, t->tile.p, t->tile.q,
             t->tile.chunk, t->tile.cc, t->tile.outer == SC_OUTER_IMAGES, t->chosen_us,
-            t->model_us, t->candidates, t->dropped);
+            t->model_us, t->candidates, t->dropped, kernel_hash(env, r, &t->tile));
     fflush(f);
     fsync(fileno(f));
     fclose(f);
 }
 
 /* ------------------------------------------------------------ a harness */
-
-typedef struct {
-    const gr_graph *g;
-    const pl_plan *p;
-    const tn_options *o;
-} tn_env;
 
 /* Writes the harness of candidates c[0..n) as work/NAME.c and starts its
    compile; the compiler's pid, or -1. */
@@ -659,9 +686,9 @@ static int tune_all(tn_env *env, sc_schedule *s, tn_task *tasks, int n)
     int *job_of = xcalloc((size_t)n + 1, sizeof *job_of);
     char key[640];
     for (int i = 0; i < n; i++) {
-        cache_key(env->o, &s->recs[tasks[i].rec], key, sizeof key);
+        cache_key(env, &s->recs[tasks[i].rec], key, sizeof key);
         job_of[i] = -1;
-        if (cache_lookup(env->o, key, &tasks[i])) {
+        if (cache_lookup(env, key, &s->recs[tasks[i].rec], &tasks[i])) {
             tasks[i].measured = tasks[i].cached = 1;
             cached++;
         } else {
@@ -684,8 +711,8 @@ static int tune_all(tn_env *env, sc_schedule *s, tn_task *tasks, int n)
             if (interrupted)
                 break;
             if (t->measured) {
-                cache_key(env->o, r, key, sizeof key);
-                cache_store(env->o, key, t);
+                cache_key(env, r, key, sizeof key);
+                cache_store(env, key, r, t);
                 measured++;
             }
         }
