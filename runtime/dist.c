@@ -15,8 +15,10 @@
 #include <mpi.h>
 #endif
 
-static int rank, size = 1, agreed;
-static double seconds; /* spent in exchanges */
+static int rank, size = 1, agreed, threads_ok;
+/* Spent in exchanges by each thread: the training thread's is what it waited,
+   the bucket thread's (buckets.c) what overlapped backward. */
+static _Thread_local double seconds;
 
 int fn_dist_rank(void)
 {
@@ -31,6 +33,16 @@ int fn_dist_size(void)
 double fn_dist_seconds(void)
 {
     return seconds;
+}
+
+void fn_dist_waited(double s)
+{
+    seconds += s;
+}
+
+int fn_dist_serialized(void)
+{
+    return threads_ok;
 }
 
 void fn_dist_agreed(void)
@@ -76,8 +88,10 @@ int fn_dist_start(int *argc, char ***argv)
 {
     if (!getenv("OMPI_COMM_WORLD_SIZE"))
         return 0; /* not started by mpirun: one rank of one, without MPI */
+    /* The bucket thread calls MPI while the training thread waits (buckets.h). */
     int provided;
-    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+    MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
+    threads_ok = provided >= MPI_THREAD_SERIALIZED;
     mpi_on = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -157,7 +171,9 @@ static void die(const char *why)
     MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
-void fn_dist_sum_floats(float *v, size_t n)
+/* fn_dist_sum_floats; the owner's additions by OpenMP's team, or by the
+   calling thread alone. */
+static void sum_floats(float *v, size_t n, int parallel)
 {
     if (size == 1)
         return;
@@ -186,7 +202,7 @@ void fn_dist_sum_floats(float *v, size_t n)
                   MPI_COMM_WORLD);
     float *out = v + my_offset;
     /* The same additions, in the same order, as --accumulate's (group.c). */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel)
     for (size_t i = 0; i < my_count; i++) {
         float s = parts[i];
         for (int r = 1; r < size; r++)
@@ -196,6 +212,16 @@ void fn_dist_sum_floats(float *v, size_t n)
     MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, v, counts, offsets, MPI_FLOAT,
                    MPI_COMM_WORLD);
     seconds += fn_now() - t;
+}
+
+void fn_dist_sum_floats(float *v, size_t n)
+{
+    sum_floats(v, n, 1);
+}
+
+void fn_dist_sum_bucket(float *v, size_t n)
+{
+    sum_floats(v, n, 0);
 }
 
 #else
@@ -239,6 +265,12 @@ void fn_dist_sum_long(long *v, long n)
 }
 
 void fn_dist_sum_floats(float *v, size_t n)
+{
+    (void)v;
+    (void)n;
+}
+
+void fn_dist_sum_bucket(float *v, size_t n)
 {
     (void)v;
     (void)n;
