@@ -32,17 +32,17 @@ long fn_buckets_floats(char *err, size_t err_size)
     char *end;
     errno = 0;
     long bytes = strtol(text, &end, 10);
+    int digits = end != text;
     long unit = *end == 'K' ? 1L << 10 : *end == 'M' ? 1L << 20 : 1;
     end += unit > 1;
-    if (end == text || *end || errno || bytes < 0 || bytes > (1L << 40) / unit) {
+    if (!digits || *end || errno || bytes < 0 || bytes > (1L << 40) / unit) {
         snprintf(err, err_size, "FLATNET_BUCKET_BYTES=%s: not a size in bytes (e.g. 4M, 64K "
                  "or 256; 0 sums the gradients after backward)", text);
         return -1;
     }
     bytes *= unit;
     /* whole cache lines, at least one */
-    long floats = (bytes / (long)sizeof(float) + 15) / 16 * 16;
-    return bytes == 0 ? 0 : floats;
+    return ((bytes + 3) / 4 + 15) / 16 * 16;
 }
 
 /* Bucket i (0 = the region's start) starts at i per. */
