@@ -14,9 +14,10 @@
 # decodes the images into the cache), and, for the ranks, the seconds rank 0's
 # training thread waited on exchanges in that epoch ("waited": the gradient sum,
 # or what of it was not done when backward ended, the per-step records, BN's
-# increments, including waiting for the slower rank) and the seconds the bucket
-# thread summed beside backward ("beside").  --bucket sets FLATNET_BUCKET_BYTES
-# for the overlapped ranks (default: the runtime's).  Run after `make mpi`.
+# increments, including waiting for the slower rank; also per update) and the
+# seconds the bucket thread spent beside backward ("beside").  --bucket sets
+# FLATNET_BUCKET_BYTES for the overlapped ranks (default: the runtime's).  Run
+# after `make mpi` (make bench-mpi does both).
 # OpenMP threads sleep when they wait (OMP_WAIT_POLICY=passive): on a shared
 # machine spinning threads make a 2-thread run several times slower (30
 # against 245 images/s here with a neighbour's compile running), which would
@@ -70,7 +71,8 @@ last_epoch() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "machine: $(nproc) cores, OMP_WAIT_POLICY=$OMP_WAIT_POLICY; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-6s %-36s %10s %9s %9s\n" net configuration "images/s" "waited s" "beside s"
+printf "%-6s %-36s %10s %9s %9s %9s\n" net configuration "images/s" "waited s" "ms/update" \
+    "beside s"
 echo "$NETS" | while read -r name lua batch input images; do
     per_class=$(((images + 2) / 3))
     [ -d "$DIR/$name-images" ] || build/shapes "$DIR/$name-images" --per-class $per_class --size 32 \
@@ -111,8 +113,13 @@ echo "$NETS" | while read -r name lua batch input images; do
                 awk -v c="$1" '{ print $c }' | median
         }
         rate=$(column 1) wait_s=$(column 2) beside_s=$(column 3)
-        case $config in threads | acc) wait_s="-" beside_s="-" ;; after) beside_s="-" ;; esac
-        printf "%-6s %-36s %10s %9s %9s\n" "$name" "$what" "$rate" "$wait_s" "$beside_s"
+        per_update=$(awk -v s="$wait_s" -v u=$((images / big)) 'BEGIN { printf "%.1f", 1e3 * s / u }')
+        case $config in
+        threads | acc) wait_s="-" per_update="-" beside_s="-" ;;
+        after) beside_s="-" ;;
+        esac
+        printf "%-6s %-36s %10s %9s %9s %9s\n" "$name" "$what" "$rate" "$wait_s" "$per_update" \
+            "$beside_s"
     done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
