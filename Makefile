@@ -24,8 +24,8 @@ NET_LIBS   := -L$(B) -lflatnet $(NET_DEP_LIBS)
 # Baked into gen and libflatnet for --version ("unknown" outside a git checkout).
 GIT_DESCRIBE := $(shell test -e .git && git describe --tags --always --dirty 2>/dev/null || echo unknown)
 
-.PHONY: all clean deps deps-test deps-bench deps-demo test demo bench bench-libxsmm bench-mpi mpi install \
-    uninstall FORCE
+.PHONY: all clean deps deps-test deps-bench deps-demo test demo bench bench-libxsmm bench-mpi mpi \
+    install uninstall FORCE
 all: $(B)/gen $(B)/tune $(B)/libflatnet.a $(B)/shapes
 
 # make deps: what building and training need; each of test, bench and demo
