@@ -24,8 +24,8 @@ NET_LIBS   := -L$(B) -lflatnet $(NET_DEP_LIBS)
 # Baked into gen and libflatnet for --version ("unknown" outside a git checkout).
 GIT_DESCRIBE := $(shell test -e .git && git describe --tags --always --dirty 2>/dev/null || echo unknown)
 
-.PHONY: all clean deps deps-test deps-bench deps-demo test demo bench bench-libxsmm mpi install \
-    uninstall FORCE
+.PHONY: all clean deps deps-test deps-bench deps-demo test demo bench bench-libxsmm bench-mpi mpi \
+    install uninstall FORCE
 all: $(B)/gen $(B)/tune $(B)/libflatnet.a $(B)/shapes
 
 # make deps: what building and training need; each of test, bench and demo
@@ -104,11 +104,18 @@ demo: deps-demo
 	@tools/demo.sh
 
 # flatnet against PyTorch, side by side, then ResNet-50's convolutions
-# against LIBXSMM layer by layer (docs/PERFORMANCE.md).
+# against LIBXSMM layer by layer (docs/PERFORMANCE.md), then 2 ranks against
+# 2 threads (docs/DISTRIBUTED.md).
 bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	@benchmarks/bench.sh
 	@benchmarks/libxsmm.sh
+	@$(MAKE) --no-print-directory bench-mpi
+
+# the ranks against threads table alone
+bench-mpi: deps
+	@$(MAKE) --no-print-directory mpi
+	@benchmarks/mpi.sh
 
 # the LIBXSMM table alone
 bench-libxsmm: deps-bench

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "emit.h"
 #include "flatnet.h"
 
@@ -20,6 +21,9 @@ typedef struct {
     const char *what;     /* the running step's description, from its comment */
     char schedule[160];   /* the running conv step's schedule record, or "" */
     int reads_state;      /* a step passed S: the function must declare it */
+    int step;             /* the running step's index in its list */
+    int *last_write;      /* backward: per node x GR_MAX_TENSORS, the last step that
+                             passed the tensor's G (-1: none); NULL elsewhere */
 } writer;
 
 static const gr_node *node(const writer *w, int i)
@@ -42,10 +46,13 @@ static const char *val(const writer *w, int v, char *buf)
     return buf;
 }
 
-/* "P + 123" (region 'P', 'G' or 'S') for tensor k of node i. */
+/* "P + 123" (region 'P', 'G' or 'S') for tensor k of node i.  A step that is
+   passed a gradient writes it. */
 static const char *ten(const writer *w, char region, int i, int k, char *buf)
 {
     char at[EM_PLUS];
+    if (region == 'G' && w->last_write)
+        w->last_write[i * GR_MAX_TENSORS + k] = w->step;
     snprintf(buf, 32, "%c%s", region, em_plus(at, pnode(w, i)->tensor_off[k]));
     return buf;
 }
@@ -266,7 +273,7 @@ static void write_forward(em_ctx *e, strbuf *out, const lw_list *list, const lon
                           int train)
 {
     strbuf body = {0};
-    writer w = {e, &body, off, train ? FN_PASS_FORWARD : FN_PASS_EVAL, "", "", 0};
+    writer w = {e, &body, off, train ? FN_PASS_FORWARD : FN_PASS_EVAL, "", "", 0, 0, NULL};
     for (int i = 0; i < list->n; i++)
         forward_step(&w, &list->steps[i]);
     sb_printf(out, "/* Forward, %s. */\n", train ? "training: batch statistics, keeps what backward "
@@ -382,20 +389,62 @@ static void backward_step(writer *w, const lw_step *st)
     end_step(w, st, fn);
 }
 
+/* Where the gradient watermark stands after step `step`: the end of the highest
+   gradient that a later step still writes, 0 when none does.  Every float of
+   G from there up is final (flatnet.h: grads_final). */
+static long watermark(const writer *w, int step)
+{
+    long from = 0;
+    for (int i = 0; i < w->e->g->n_nodes; i++)
+        for (int k = 0; k < GR_MAX_TENSORS; k++)
+            if (w->last_write[i * GR_MAX_TENSORS + k] > step) {
+                long end = pnode(w, i)->tensor_off[k] + pnode(w, i)->tensor_size[k];
+                from = end > from ? end : from;
+            }
+    return from;
+}
+
+/* The steps in `body` (step i ends at end[i]), with a grads_final call after
+   each step where the watermark falls. */
+static void write_with_watermarks(const writer *w, const strbuf *body, const size_t *end, int n,
+                                  strbuf *out)
+{
+    long mark = w->e->p->param_floats;
+    size_t done = 0;
+    for (int i = 0; i < n; i++) {
+        sb_append(out, body->data + done, end[i] - done);
+        done = end[i];
+        long from = watermark(w, i);
+        if (from < mark)
+            sb_printf(out, "    if (b->grads_final)\n        b->grads_final(b, %ld);\n", from);
+        mark = from < mark ? from : mark;
+    }
+}
+
 static void write_backward(em_ctx *e, strbuf *out)
 {
     strbuf body = {0};
-    writer w = {e, &body, e->p->train_off, FN_PASS_BACKWARD, "", "", 0};
+    writer w = {e, &body, e->p->train_off, FN_PASS_BACKWARD, "", "", 0, 0, NULL};
     const lw_list *list = &e->p->prog.backward;
-    for (int i = 0; i < list->n; i++)
+    size_t *end = xmalloc(((size_t)list->n + 1) * sizeof *end);
+    w.last_write = xmalloc((size_t)e->g->n_nodes * GR_MAX_TENSORS * sizeof *w.last_write);
+    for (int i = 0; i < e->g->n_nodes * GR_MAX_TENSORS; i++)
+        w.last_write[i] = -1;
+    for (int i = 0; i < list->n; i++) {
+        w.step = i;
         backward_step(&w, &list->steps[i]);
-    sb_printf(out, "/* Backward, after forward_train: every gradient of P into G. */\n");
+        end[i] = body.len;
+    }
+    sb_printf(out, "/* Backward, after forward_train: every gradient of P into G, telling\n"
+              "   b->grads_final as they become final. */\n");
     sb_printf(out, "static void backward(fn_buffers *b)\n{\n");
     sb_printf(out, "    float *const A = b->arena;\n    const float *const P = b->params;\n");
     sb_printf(out, "    float *const G = b->grads;\n\n");
     sb_printf(out, "    if (b->profile)\n        fn_profile_mark(b, -1);\n");
-    sb_append(out, body.data, body.len);
+    write_with_watermarks(&w, &body, end, list->n, out);
     sb_printf(out, "}\n\n");
+    free(w.last_write);
+    free(end);
     sb_free(&body);
 }
 

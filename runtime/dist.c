@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 
@@ -15,8 +16,10 @@
 #include <mpi.h>
 #endif
 
-static int rank, size = 1, agreed;
-static double seconds; /* spent in exchanges */
+static int rank, size = 1, agreed, threads_ok;
+/* Spent in exchanges by each thread: the training thread's is what it waited,
+   the bucket thread's (buckets.c) what overlapped backward. */
+static _Thread_local double seconds;
 
 int fn_dist_rank(void)
 {
@@ -31,6 +34,16 @@ int fn_dist_size(void)
 double fn_dist_seconds(void)
 {
     return seconds;
+}
+
+void fn_dist_waited(double s)
+{
+    seconds += s;
+}
+
+int fn_dist_serialized(void)
+{
+    return threads_ok;
 }
 
 void fn_dist_agreed(void)
@@ -76,8 +89,10 @@ int fn_dist_start(int *argc, char ***argv)
 {
     if (!getenv("OMPI_COMM_WORLD_SIZE"))
         return 0; /* not started by mpirun: one rank of one, without MPI */
+    /* The bucket thread calls MPI while the training thread waits (buckets.h). */
     int provided;
-    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+    MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
+    threads_ok = provided >= MPI_THREAD_SERIALIZED;
     mpi_on = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -157,7 +172,9 @@ static void die(const char *why)
     MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
-void fn_dist_sum_floats(float *v, size_t n)
+/* fn_dist_sum_floats; the owner's additions by OpenMP's team, or by the
+   calling thread alone. */
+static void sum_floats(float *v, size_t n, int parallel)
 {
     if (size == 1)
         return;
@@ -186,7 +203,7 @@ void fn_dist_sum_floats(float *v, size_t n)
                   MPI_COMM_WORLD);
     float *out = v + my_offset;
     /* The same additions, in the same order, as --accumulate's (group.c). */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel)
     for (size_t i = 0; i < my_count; i++) {
         float s = parts[i];
         for (int r = 1; r < size; r++)
@@ -196,6 +213,40 @@ void fn_dist_sum_floats(float *v, size_t n)
     MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, v, counts, offsets, MPI_FLOAT,
                    MPI_COMM_WORLD);
     seconds += fn_now() - t;
+}
+
+void fn_dist_sum_floats(float *v, size_t n)
+{
+    sum_floats(v, n, 1);
+}
+
+/* Sleeps until every rank has come here.  Open MPI's blocking calls spin while
+   they wait, and the bucket thread shares its core with backward's threads:
+   spinning while another rank is still a layer behind took half of the core
+   (docs/DISTRIBUTED.md: Overlap).  A non-blocking barrier, tested every
+   BARRIER_SLEEP_NS, costs a wakeup instead; the exchange itself then runs
+   with every rank there. */
+#define BARRIER_SLEEP_NS 50000
+static void sleep_until_all_here(void)
+{
+    MPI_Request request;
+    MPI_Ibarrier(MPI_COMM_WORLD, &request);
+    for (int done = 0;;) {
+        MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+        if (done)
+            return;
+        nanosleep(&(struct timespec){0, BARRIER_SLEEP_NS}, NULL);
+    }
+}
+
+void fn_dist_sum_bucket(float *v, size_t n)
+{
+    if (size == 1)
+        return;
+    double t = fn_now();
+    sleep_until_all_here();
+    seconds += fn_now() - t;
+    sum_floats(v, n, 0);
 }
 
 #else
@@ -239,6 +290,12 @@ void fn_dist_sum_long(long *v, long n)
 }
 
 void fn_dist_sum_floats(float *v, size_t n)
+{
+    (void)v;
+    (void)n;
+}
+
+void fn_dist_sum_bucket(float *v, size_t n)
 {
     (void)v;
     (void)n;

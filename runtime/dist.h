@@ -42,9 +42,18 @@ void fn_dist_sum_long(long *v, long n);
    by hand), then every rank gathers all chunks.  Traffic per rank: about
    2 (R-1)/R of v's bytes. */
 void fn_dist_sum_floats(float *v, size_t n);
+/* fn_dist_sum_floats with the additions on the calling thread alone: for the
+   bucket thread, which runs beside backward's OpenMP team (buckets.h). */
+void fn_dist_sum_bucket(float *v, size_t n);
+/* MPI may be called from a thread other than main's (never two at once):
+   the bucket thread may run.  0 in the plain build. */
+int fn_dist_serialized(void);
 
-/* Seconds this process has spent in the calls above (waiting included). */
+/* Seconds the calling thread has spent in the calls above (waiting included). */
 double fn_dist_seconds(void);
+/* Adds to the calling thread's fn_dist_seconds: it waited s seconds for an
+   exchange on another thread. */
+void fn_dist_waited(double s);
 
 /* A 64-bit FNV-1a hash, to compare what ranks see (fn_dist_check_same). */
 uint64_t fn_dist_hash(uint64_t h, const void *data, size_t bytes);

@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define FN_ABI_VERSION 3
+#define FN_ABI_VERSION 4
 
 /* What a tensor is, and so which region holds it. */
 enum fn_tensor_kind {
@@ -97,6 +97,14 @@ typedef struct fn_buffers {
     float *input_grad;  /* [batch][in_h][in_w][in_c]; used only when has_input_grad */
     double *profile;    /* n_steps seconds, added to after each step; NULL: no timing */
     double profile_last;/* when the last step ended */
+    /* Called by backward, when not NULL, each time the gradient watermark falls:
+       every float of grads at index `from` and above is final for this backward
+       (nothing writes it again before backward returns).  Calls come between
+       kernel calls, on backward's calling thread, outside any OpenMP region, with
+       `from` falling strictly, the last one 0: each float is declared final
+       exactly once.  The MPI runtime starts summing those gradients across ranks
+       while backward goes on (runtime/buckets.c, docs/DISTRIBUTED.md). */
+    void (*grads_final)(struct fn_buffers *b, size_t from);
 } fn_buffers;
 
 /* Which function a step belongs to. */

@@ -6,8 +6,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buckets.h"
 #include "dist.h"
 #include "metrics.h"
+
+/* The bucket thread of the one group a process trains with, for the hook the
+   generated backward calls (flatnet.h: grads_final). */
+static fn_buckets *hooked;
+
+static void grads_final(fn_buffers *b, size_t from)
+{
+    (void)b;
+    fn_buckets_final(hooked, from);
+}
+
+/* The bucket thread, when there are ranks to sum with and MPI allows it;
+   -1 after a message in err. */
+static int start_buckets(fn_group *g, char *err, size_t err_size)
+{
+    long per = fn_buckets_floats(err, err_size);
+    if (per < 0)
+        return -1;
+    if (g->ranks == 1 || per == 0)
+        return 0;
+    if (!fn_dist_serialized()) {
+        if (g->rank == 0)
+            fprintf(stderr, "train: MPI allows no MPI_THREAD_SERIALIZED: the gradients are "
+                    "summed after backward\n");
+        return 0;
+    }
+    if (!(g->buckets = fn_buckets_new(g->model->net->n_param_floats, (size_t)per))) {
+        snprintf(err, err_size, "cannot start the thread that sums gradient buckets");
+        return -1;
+    }
+    hooked = g->buckets;
+    return 0;
+}
 
 int fn_group_init(fn_group *g, fn_model *m, int accumulate, char *err, size_t err_size)
 {
@@ -36,6 +70,10 @@ int fn_group_init(fn_group *g, fn_model *m, int accumulate, char *err, size_t er
         snprintf(err, err_size, "out of memory for --accumulate %d's buffers", accumulate);
         return -1;
     }
+    if (start_buckets(g, err, err_size) != 0) {
+        fn_group_free(g);
+        return -1;
+    }
     return 0;
 }
 
@@ -50,6 +88,9 @@ void fn_group_free(fn_group *g)
     fn_free_floats(g->captured);
     fn_free_floats(g->all_captured);
     fn_free_floats(g->canonical);
+    if (g->buckets && hooked == g->buckets)
+        hooked = NULL;
+    fn_buckets_free(g->buckets);
     memset(g, 0, sizeof *g);
 }
 
@@ -141,6 +182,27 @@ static void divide_floats(float *v, long n, float by)
         v[i] /= by;
 }
 
+/* Batch a's backward.  The last one's gradients go to the bucket thread as
+   they become final, which adds them to the sum (--accumulate) and sums the
+   ranks'. */
+static void backward(fn_group *g, int a)
+{
+    fn_buffers *b = &g->model->buf;
+    int last = a == g->accumulate - 1 && g->buckets;
+    if (last) {
+        fn_buckets_begin(g->buckets, a ? g->sum : b->grads, a ? b->grads : NULL);
+        b->grads_final = grads_final;
+    }
+    g->model->net->backward(b);
+    b->grads_final = NULL;
+    if (g->accumulate == 1 || last)
+        return; /* the sum is b->grads itself, or the bucket thread adds it */
+    if (a == 0)
+        memcpy(g->sum, b->grads, g->model->net->n_param_floats * sizeof(float));
+    else
+        add_floats(g->sum, b->grads, (long)g->model->net->n_param_floats);
+}
+
 /* This process's batches: forward, backward, their gradients summed in
    order; fills record (short, stop, losses, correct counts). */
 static void run_batches(fn_group *g, int interrupted)
@@ -161,13 +223,7 @@ static void run_batches(fn_group *g, int interrupted)
         rec[2 + n + a] = count_correct(b->logits, b->labels, net->batch, net->classes);
         if (!isfinite(loss))
             continue; /* the update will not happen */
-        net->backward(b);
-        if (n == 1)
-            continue; /* the sum is b->grads itself */
-        if (a == 0)
-            memcpy(g->sum, b->grads, net->n_param_floats * sizeof(float));
-        else
-            add_floats(g->sum, b->grads, (long)net->n_param_floats);
+        backward(g, a);
     }
 }
 
@@ -200,12 +256,15 @@ void fn_group_step(fn_group *g, fn_optim *opt, float lr, int interrupted, fn_gro
     fn_model *m = g->model;
     const fn_network *net = m->net;
     fn_buffers *b = &m->buf;
+    float *grads = g->accumulate > 1 ? g->sum : b->grads;
     run_batches(g, interrupted);
+    if (g->buckets)
+        fn_dist_waited(fn_buckets_finish(g->buckets, grads));
     read_records(g, res);
     if (!res->full || res->bad_rank >= 0)
         return;
-    float *grads = g->accumulate > 1 ? g->sum : b->grads;
-    fn_dist_sum_floats(grads, net->n_param_floats);
+    if (!g->buckets)
+        fn_dist_sum_floats(grads, net->n_param_floats);
     if (g->size > 1)
         divide_floats(grads, (long)net->n_param_floats, (float)g->size);
     fn_optim_step(opt, b->params, grads, lr);
@@ -215,4 +274,9 @@ void fn_group_step(fn_group *g, fn_optim *opt, float lr, int interrupted, fn_gro
     fn_dist_allgather(g->captured, g->all_captured, ns * (size_t)g->accumulate * sizeof(float));
     for (int k = 0; k < g->size; k++)
         replay(g, g->all_captured + (size_t)k * ns);
+}
+
+double fn_group_overlapped(fn_group *g)
+{
+    return g->buckets ? fn_buckets_busy(g->buckets) : 0;
 }

@@ -17,10 +17,14 @@
  * (1 - m) running + X with running = 0); the running statistics then become
  * (1 - m) running + X batch by batch, in group order, on every rank, from
  * every rank's increments.  With G = 1 the forward updates them itself.
+ *
+ * With ranks, the sum across them runs in buckets beside the last batch's
+ * backward (buckets.h), unless FLATNET_BUCKET_BYTES=0.
  */
 #ifndef FN_GROUP_H
 #define FN_GROUP_H
 
+#include "buckets.h"
 #include "data.h"
 #include "model.h"
 #include "optim.h"
@@ -45,6 +49,7 @@ typedef struct {
     float *captured;       /* [accumulate][n_state_floats]: this process's increments */
     float *all_captured;   /* [size][n_state_floats]: every batch's, in group order */
     float *canonical;      /* one canonical tensor, beside model->scratch */
+    fn_buckets *buckets;   /* the sum across ranks beside backward; NULL: after it */
     double *record, *all_records; /* [2 + 2 accumulate] per rank: short, stop, losses, correct */
 } fn_group;
 
@@ -61,5 +66,7 @@ void fn_group_stop(fn_group *g);
 /* Loads, runs and (when every batch was full and every loss finite) applies
    one group's update; `interrupted` is this rank's wish to stop. */
 void fn_group_step(fn_group *g, fn_optim *opt, float lr, int interrupted, fn_group_result *res);
+/* Seconds the ranks' gradient sum has run beside backward (0: not overlapped). */
+double fn_group_overlapped(fn_group *g);
 
 #endif

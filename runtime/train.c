@@ -63,6 +63,7 @@ typedef struct {
     double lr;             /* the last step's learning rate */
     double valid_loss, valid_acc; /* the last validation, NAN before one */
     double comm_mark;      /* fn_dist_seconds() at the last epoch's end */
+    double overlap_mark;   /* fn_group_overlapped() then */
     int saved_epoch;       /* epochs done in the last checkpoint written, -1 for none */
     char best_path[4096];
 } trainer;
@@ -434,9 +435,15 @@ static int finish_epoch(trainer *t, double seconds, long images)
         printf("  valid loss %.4f acc %.2f%%%s", t->valid_loss, 100 * t->valid_acc,
                best ? " (best)" : "");
     printf("  %.1f s  %.1f img/s", seconds, seconds > 0 ? images / seconds : 0);
+    double overlapped = fn_group_overlapped(&t->group);
     if (fn_dist_size() > 1)
-        printf("  (rank 0 exchanging %.2f s)", fn_dist_seconds() - t->comm_mark);
+        printf("  (rank 0 exchanging %.2f s", fn_dist_seconds() - t->comm_mark);
+    if (fn_dist_size() > 1 && t->group.buckets)
+        printf("; %.2f s beside backward", overlapped - t->overlap_mark);
+    if (fn_dist_size() > 1)
+        printf(")");
     t->comm_mark = fn_dist_seconds();
+    t->overlap_mark = overlapped;
     printf("\n");
     fflush(stdout);
     if (o->log)

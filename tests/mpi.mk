@@ -6,8 +6,11 @@
 #   test-mpi         1-4 ranks against --accumulate, resume with another rank
 #                    count, evaluation, mismatched ranks, a killed rank
 #                    (tests/mpi.sh; about 45 s)
-.PHONY: test-accumulate test-mpi
-TEST_TARGETS += test-accumulate test-mpi
+#   test-buckets     the bucket thread in one process (tests/buckets_test.c)
+#   test-mpi-buckets the sum across ranks beside backward, in tiny buckets,
+#                    bitwise as --accumulate (tests/buckets.sh; about 10 s)
+.PHONY: test-accumulate test-mpi test-buckets test-mpi-buckets
+TEST_TARGETS += test-accumulate test-mpi test-buckets test-mpi-buckets
 
 MPI_DIR := $(B)/tests/mpi
 MPI_NET_FLAGS := -D depth=8 -D width=4 -D input=12x12x3 -D classes=3
@@ -29,4 +32,11 @@ test-accumulate: $(MPI_DIR)/net $(MPI_STCMP) $(B)/shapes
 
 test-mpi: $(MPI_DIR)/net $(MPI_DIR)/net_mpi $(MPI_DIR)/net2_mpi $(MPI_STCMP) $(B)/shapes
 	tests/mpi.sh $(MPI_DIR) $(MPI_STCMP) $(B)/shapes $(B)/libflatnet.a
+$(MPI_DIR)/buckets_test: tests/buckets_test.c runtime/buckets.h $(B)/libflatnet.a
+	mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -fopenmp -Iruntime -o $@ $< $(NET_LIBS) -lcmocka
+test-buckets: $(MPI_DIR)/buckets_test
+	$(MPI_DIR)/buckets_test
+test-mpi-buckets: $(MPI_DIR)/net $(MPI_DIR)/net_mpi $(MPI_STCMP) $(B)/shapes
+	tests/buckets.sh $(MPI_DIR) $(MPI_STCMP) $(B)/shapes
 $(MPI_STCMP): | $(B)/tests/runtime

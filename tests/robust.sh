@@ -161,7 +161,7 @@ ok "--overwrite replaced it" [ "$($META "$M" get seed)" = 3 ]
 check "train --help states it" 0 "--overwrite" "$NET" train --help
 
 # ---- 3. identity: what wrote a checkpoint, checked by its readers ----
-for key in network=resnet18 input=16x16x3 batch=4 n_classes=3 abi=3; do
+for key in network=resnet18 input=16x16x3 batch=4 n_classes=3 abi=4; do
     ok "metadata $key" [ "$($META "$M" get "${key%%=*}")" = "${key#*=}" ]
 done
 ok "metadata layers" grep -q . <($META "$M" get layers)

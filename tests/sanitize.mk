@@ -5,7 +5,8 @@
 #   make test-asan       every test of `make test` rebuilt in build-asan/ with
 #                        AddressSanitizer + UndefinedBehaviorSanitizer (gen,
 #                        libflatnet, the generated networks, the tests)
-#   make test-tsan       ThreadSanitizer on the loader and a small training run
+#   make test-tsan       ThreadSanitizer on the loader, the bucket thread and a
+#                        small training run
 #   make test-valgrind   valgrind memcheck on a small training run
 #
 # Each sanitized process writes its report, if it has one, to a file under
@@ -32,12 +33,13 @@ ASAN_ENV := ASAN_OPTIONS=log_path=$(SAN_LOGS)/asan:exitcode=86:detect_leaks=1:ab
 test-sanitize: test-asan test-tsan test-valgrind fuzz-corpus
 
 # test-gen-compile only compiles the five ResNets (nothing runs): left out.
-# test-mpi too: LeakSanitizer reports Open MPI's own allocations at exit;
-# the runtime code it runs (group.c, the loader's slices) runs under ASan in
-# test-accumulate, whose one process takes the same path.
+# test-mpi and test-mpi-buckets too: LeakSanitizer reports Open MPI's own
+# allocations at exit; the runtime code they run (group.c, the loader's
+# slices, the bucket thread) runs under ASan in test-accumulate, whose one
+# process takes the same path, and test-buckets.
 # (test-tune runs: its harnesses are built with $(CC), so they are sanitized
 # too, and free what they allocate so that LeakSanitizer lets them exit 0.)
-ASAN_TARGETS = $(filter-out test-gen-compile test-mpi,$(TEST_TARGETS))
+ASAN_TARGETS = $(filter-out test-gen-compile test-mpi test-mpi-buckets,$(TEST_TARGETS))
 
 # The whole suite with B=build-asan; every compile and link goes through
 # ASAN_CC, so what the tests run is instrumented from end to end.
@@ -79,6 +81,10 @@ $(TSAN_B)/data_loader_test: tests/data_loader_test.c tests/data_util.c tests/dat
     $(TSAN_B)/stb_impl.o $(TSAN_B)/libflatnet.a
 	$(TSAN_CC) $(TSAN_CFLAGS) -fopenmp -DBUILD_DIR='"$(TSAN_B)"' $(STB_CFLAGS) -Iruntime -o $@ \
 	    tests/data_loader_test.c tests/data_util.c $(TSAN_LIBS) -lcmocka
+# the bucket thread beside its caller (test-buckets)
+$(TSAN_B)/buckets_test: tests/buckets_test.c runtime/buckets.h $(TSAN_B)/stb_impl.o \
+    $(TSAN_B)/libflatnet.a
+	$(TSAN_CC) $(TSAN_CFLAGS) -fopenmp -Iruntime -o $@ $< $(TSAN_LIBS) -lcmocka
 # the trainer of test-runtime (resnet18 at 16x16x3, width 8, batch 4)
 $(TSAN_B)/net.c: $(B)/gen networks/resnet18.lua networks/resnet.lua | $(TSAN_B)
 	$(B)/gen -D batch=4 -D input=16x16x3 -D width=8 -o $@ networks/resnet18.lua
@@ -87,9 +93,10 @@ $(TSAN_B)/net: $(TSAN_B)/net.c $(TSAN_B)/stb_impl.o $(TSAN_B)/libflatnet.a
 
 test-tsan: deps-hardening
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory $(TSAN_B)/data_loader_test $(TSAN_B)/net
+	@$(MAKE) --no-print-directory $(TSAN_B)/data_loader_test $(TSAN_B)/buckets_test $(TSAN_B)/net
 	@rm -rf $(TSAN_LOGS) && mkdir -p $(TSAN_LOGS)
 	$(TSAN_ENV) $(TSAN_B)/data_loader_test
+	$(TSAN_ENV) $(TSAN_B)/buckets_test
 	$(TSAN_ENV) tests/tsan_train.sh $(TSAN_B)/net $(B)/shapes $(TSAN_B)/train
 	@tests/san_logs.sh $(TSAN_LOGS) ThreadSanitizer
 

@@ -11,8 +11,10 @@
  * step of the generated code and checks it against the reference (loss,
  * logits, every gradient, the input's gradient, the running statistics,
  * evaluation mode), checks it again with an arena full of NaN (a kernel that
- * reads memory nothing wrote shows up there), and checks its gradients against
- * central differences of its own float loss.  OPS_VERBOSE=1 prints the worst
+ * reads memory nothing wrote shows up there), checks that what backward
+ * declares final (flatnet.h: grads_final) is final and declared once, and
+ * checks its gradients against central differences of its own float loss.
+ * OPS_VERBOSE=1 prints the worst
  * error of every comparison, not only of those that fail.
  *
  * Tolerances, relative to a scale (below); the worst errors seen across all
@@ -509,6 +511,62 @@ static void check_repeatable(chk_ctx *ck, gen_run *g, const step_result *first,
     step_free(&again);
 }
 
+/* What backward told grads_final: the watermark's calls, and each float as it
+   was when declared final. */
+static struct {
+    size_t mark;    /* the last call's from; n_param_floats before the first */
+    int calls, rises;
+    float *seen;
+} hook;
+
+static void record_final(fn_buffers *b, size_t from)
+{
+    hook.calls++;
+    if (from >= hook.mark) {
+        hook.rises++;
+        return;
+    }
+    memcpy(hook.seen + from, b->grads + from, (hook.mark - from) * sizeof(float));
+    hook.mark = from;
+}
+
+/* flatnet.h's grads_final: its from falls strictly to 0, so each gradient
+   float is declared final exactly once, and nothing writes it afterwards
+   (the region starts full of NaN, so a float declared before backward wrote
+   it shows).  The state and gradients are as they were afterwards. */
+static void check_grads_final(chk_ctx *ck, gen_run *g)
+{
+    const fn_network *net = g->net;
+    size_t n = net->n_param_floats;
+    float *state = copy_floats(g->b.state, net->n_state_floats);
+    hook.mark = n;
+    hook.calls = hook.rises = 0;
+    hook.seen = floats(n);
+    for (size_t i = 0; i < n; i++)
+        g->b.grads[i] = NAN;
+    g->b.grads_final = record_final;
+    net->forward(&g->b, FN_TRAIN);
+    net->backward(&g->b);
+    g->b.grads_final = NULL;
+    if (hook.rises)
+        chk_fail(ck, "grads_final: %d of %d calls did not lower the watermark", hook.rises,
+                 hook.calls);
+    if (hook.mark != 0)
+        chk_fail(ck, "grads_final: backward returned with the watermark at %zu of %zu floats "
+                 "(%d calls): the floats below were never declared final", hook.mark, n,
+                 hook.calls);
+    for (size_t i = hook.mark; i < n; i++)
+        if (memcmp(&hook.seen[i], &g->b.grads[i], sizeof(float))) {
+            chk_fail(ck, "grads[%zu] was %.9g when backward declared it final, %.9g when it "
+                     "returned", i, hook.seen[i], g->b.grads[i]);
+            break;
+        }
+    free(hook.seen);
+    memcpy(g->b.state, state, net->n_state_floats * sizeof(float));
+    memset(g->b.grads, 0, n * sizeof(float));
+    free(state);
+}
+
 static void compare_step(chk_ctx *ck, const gen_run *g, const step_result *s, const ref_net *r)
 {
     const fn_network *net = g->net;
@@ -557,6 +615,7 @@ static void test_generated(void **state)
     compare_step(&ck, &g, &s, r);
     check_grad_padding(&ck, &g);
     check_repeatable(&ck, &g, &s, state_before);
+    check_grads_final(&ck, &g);
 
     chk_shape one = {1, {1}}, logits = {2, {net->batch, net->classes}};
     float eval_loss = net->forward(&g.b, FN_EVAL);
