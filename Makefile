@@ -35,12 +35,18 @@ deps:
 deps-test deps-bench deps-demo: deps-%:
 	@tools/deps.sh $*
 
-# Each tests/*.mk adds its phony runners to TEST_TARGETS; `make test` runs them all.
+# Each tests/*.mk adds its phony runners to TEST_TARGETS, and to TEST_BUILDS
+# what they only compile (generated kernels by the hundred); `make test` builds
+# those on every core first, then runs the tests one at a time (some time
+# themselves, or kill and resume processes).
 TEST_TARGETS :=
+TEST_BUILDS :=
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 include $(wildcard tests/*.mk)
 
 test: deps-test
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) $(TEST_BUILDS)
 	@$(MAKE) --no-print-directory $(TEST_TARGETS)
 	@echo "all tests passed"
 

@@ -16,6 +16,7 @@ $(B)/tests/nets/%.c: networks/%.lua networks/resnet.lua $(B)/gen | $(B)/tests/ne
 	$(B)/gen -o $@ $<
 $(B)/tests/nets/%.o: $(B)/tests/nets/%.c runtime/flatnet.h
 	$(CC) $(NET_CFLAGS) $(WARN) -Werror -Iruntime -c -o $@ $<
+TEST_BUILDS += $(patsubst %,$(B)/tests/nets/%.o,$(GEN_NETS))
 test-gen-compile: $(patsubst %,$(B)/tests/nets/%.o,$(GEN_NETS))
 	@echo "the five ResNets generate and compile without a warning"
 

@@ -36,6 +36,7 @@ $(OPS_DIR)/test_ops: $(OPS_TEST_SRC) tests/ref.h tests/check.h tests/fd.h runtim
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -Iruntime -Itests -o $@ $(OPS_TEST_SRC) \
 	    -lcmocka -ldl -lm
 
+TEST_BUILDS += $(OPS_DIR)/test_ops $(OPS_SO)
 test-ops: $(OPS_DIR)/test_ops $(OPS_SO)
 	$(OPS_DIR)/test_ops $(OPS_SO)
 

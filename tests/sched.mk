@@ -10,7 +10,7 @@
 TEST_TARGETS += test-sched-random test-sched-file
 
 SCHED_DIR := $(B)/tests/sched
-# 10 seeds x 18 cases: the targets take turns (seed mod 3), so each target's
+# 10 seeds x 20 cases: the targets take turns (seed mod 3), so each target's
 # legal space is drawn from 3 or 4 times a case.  -O1: compiling is most of
 # the time, and the kernels' vectors are explicit.
 SCHED_SEEDS ?= 1 2 3 4 5 6 7 8 9 10
@@ -28,6 +28,7 @@ $(foreach s,$(SCHED_SEEDS),$(eval $(call SCHED_GEN_RULE,$(s))))
 $(SCHED_DIR)/%.so: $(SCHED_DIR)/%.c runtime/flatnet.h
 	$(CC) $(SCHED_CFLAGS) $(WARN) -Iruntime -DFN_NO_MAIN -fPIC -shared -o $@ $<
 
+TEST_BUILDS += $(SCHED_SO)
 test-sched-random: $(OPS_DIR)/test_ops $(SCHED_SO)
 	$(OPS_DIR)/test_ops $(SCHED_SO)
 
