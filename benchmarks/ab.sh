@@ -46,7 +46,7 @@ make -s -C "$BASE" build/gen build/libflatnet.a >"$DIR/base-build.log" 2>&1 ||
     { echo "ab.sh: building $REV failed (see $DIR/base-build.log)" >&2; exit 1; }
 make -s build/gen build/libflatnet.a
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+. benchmarks/stats.sh
 
 # name         network   batch input      classes mode (bench.sh's rows)
 ROWS="resnet50-224-b8-train   resnet50 8  224x224x3 3  train

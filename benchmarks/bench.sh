@@ -38,8 +38,7 @@ resnet18-224-b8-train   resnet18 8  224x224x3 3  train
 resnet18-28x28x1-b64-train resnet18 64 28x28x1 10 train
 resnet50-224-b8-infer   resnet50 8  224x224x3 3  eval"
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-maximum() { sort -g | tail -n 1; }
+. benchmarks/stats.sh
 
 # flatnet trainers, one per network shape (inference reuses the training
 # build): the cost model's, and the tuned one
