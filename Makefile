@@ -62,12 +62,14 @@ $(B)/gen-obj/origin.o $(B)/gen-obj/build.o $(B)/rt-obj/cli_version.o: $(B)/versi
 $(B)/gen-obj/%.o: generator/%.c $(wildcard generator/*.h) runtime/flatnet.h | $(B)/gen-obj
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 $(LUA_CFLAGS) -Iruntime -I$(B) -c -o $@ $<
 
-$(B)/gen: $(GEN_OBJ) $(B)/templates.c
-	$(CC) $(CFLAGS) -o $@ $(GEN_OBJ) $(B)/templates.c $(LUA_LIBS) -lm
+# gen --infer reads checkpoints with the runtime's own reader
+GEN_RT_OBJ := $(B)/rt-obj/safetensors.o $(B)/rt-obj/safe_path.o $(B)/rt-obj/clock.o
+$(B)/gen: $(GEN_OBJ) $(GEN_RT_OBJ) $(B)/templates.c
+	$(CC) $(CFLAGS) -o $@ $(GEN_OBJ) $(GEN_RT_OBJ) $(B)/templates.c $(LUA_LIBS) -lcjson -lz -lm
 
 # build/tune: the schedule tuner, gen's passes without gen's main
 TUNE_SRC := $(wildcard tuner/*.c)
-TUNE_GEN_OBJ := $(filter-out $(B)/gen-obj/main.o,$(GEN_OBJ))
+TUNE_GEN_OBJ := $(filter-out $(B)/gen-obj/main.o $(B)/gen-obj/infer%.o,$(GEN_OBJ))
 $(B)/tune: $(TUNE_SRC) $(wildcard tuner/*.h) $(TUNE_GEN_OBJ) $(B)/templates.c
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 $(LUA_CFLAGS) -Igenerator -Iruntime \
 	    -DFLATNET_NETWORKS_DIR='"$(CURDIR)/networks"' -o $@ $(TUNE_SRC) $(TUNE_GEN_OBJ) \
