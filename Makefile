@@ -24,7 +24,7 @@ NET_LIBS   := -L$(B) -lflatnet $(NET_DEP_LIBS)
 # Baked into gen and libflatnet for --version ("unknown" outside a git checkout).
 GIT_DESCRIBE := $(shell test -e .git && git describe --tags --always --dirty 2>/dev/null || echo unknown)
 
-.PHONY: all clean deps deps-test deps-bench deps-demo test demo bench bench-libxsmm mpi install \
+.PHONY: all clean deps deps-test deps-bench deps-demo test demo bench bench-infer bench-libxsmm mpi install \
     uninstall FORCE
 all: $(B)/gen $(B)/tune $(B)/libflatnet.a $(B)/shapes
 
@@ -110,7 +110,13 @@ demo: deps-demo
 bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	@benchmarks/bench.sh
+	@benchmarks/infer.sh
 	@benchmarks/libxsmm.sh
+
+# the inference export's table alone (gen --infer against the trainer and PyTorch)
+bench-infer: deps-bench
+	@$(MAKE) --no-print-directory all
+	@benchmarks/infer.sh
 
 # the LIBXSMM table alone
 bench-libxsmm: deps-bench

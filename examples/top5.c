@@ -7,12 +7,15 @@
  *   ./top5 cat.jpg panda.png
  *
  * NET is the export's name (gen --infer -o NAME): its header NAME.h is
- * included and its entry point NAME() called, once, with every image.  Each
+ * included and its entry point NAME() called, once, with every image.  An
+ * export written with --separate-weights needs -DSEPARATE_WEIGHTS here, and
+ * its NAME.bin as the first argument: ./top5 resnet50_infer.bin cat.jpg  Each
  * image is read as the trainer reads it: stb_image converts it to the
  * network's channel count, stb_image_resize (its default filters) brings it
  * to the input size, and each value v becomes (v / 255 - mean) / std with the
  * mean and std the export recorded.
  */
+#define _POSIX_C_SOURCE 200112L /* posix_memalign */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,15 +81,45 @@ static void print_top(const char *path, const float *probs, int classes)
     }
 }
 
+#ifdef SEPARATE_WEIGHTS
+/* NAME.bin's bytes at a multiple of 64, as the export wants them; NULL after a message */
+static float *read_weights(const char *path)
+{
+    size_t want = CAT(NET, _weights_bytes);
+    void *w = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f || posix_memalign(&w, 64, want) != 0 || fread(w, 1, want, f) != want ||
+        fgetc(f) != EOF) {
+        fprintf(stderr, "top5: %s: not the %lu bytes of " STR(NET) "'s weights\n", path,
+                (unsigned long)want);
+        free(w);
+        w = NULL;
+    }
+    if (f)
+        fclose(f);
+    return w;
+}
+#define FIRST 2
+#define CALL(images, n, probs, arena) NET(weights, images, n, probs, arena)
+#else
+#define FIRST 1
+#define CALL NET
+#endif
+
 int main(int argc, char **argv)
 {
     const int *shape = CAT(NET, _shape);
     long image = (long)shape[0] * shape[1] * shape[2];
-    int n = argc - 1, classes = shape[3];
+    int n = argc - FIRST, classes = shape[3];
     if (n < 1) {
-        fprintf(stderr, "usage: top5 IMAGE...\n");
+        fprintf(stderr, "usage: top5 %sIMAGE...\n", FIRST > 1 ? "NAME.bin " : "");
         return 2;
     }
+#ifdef SEPARATE_WEIGHTS
+    float *weights = read_weights(argv[1]);
+    if (!weights)
+        return 1;
+#endif
     float *images = malloc(sizeof(float) * image * n), *probs = malloc(sizeof(float) * classes * n);
     void *arena = malloc(CAT(NET, _arena_bytes)); /* exactly what one call needs, any n */
     if (!images || !probs || !arena) {
@@ -94,16 +127,19 @@ int main(int argc, char **argv)
         return 1;
     }
     for (int i = 0; i < n; i++)
-        if (load(argv[i + 1], images + i * image) != 0)
+        if (load(argv[i + FIRST], images + i * image) != 0)
             return 1;
-    if (NET(images, n, probs, arena) != 0) {
+    if (CALL(images, n, probs, arena) != 0) {
         fprintf(stderr, "top5: the export refused its arguments\n");
         return 1;
     }
     for (int i = 0; i < n; i++)
-        print_top(argv[i + 1], probs + (long)i * classes, classes);
+        print_top(argv[i + FIRST], probs + (long)i * classes, classes);
     free(images);
     free(probs);
     free(arena);
+#ifdef SEPARATE_WEIGHTS
+    free(weights);
+#endif
     return 0;
 }

@@ -425,7 +425,7 @@ static void c_string(strbuf *out, const char *s)
 }
 
 static void write_header(strbuf *h, const gr_graph *g, const in_model *m, const names *nm,
-                         long arena_bytes, const char *target)
+                         long arena_bytes, long weights_bytes, const char *target)
 {
     const gr_node *in = &g->nodes[g->input];
     const char *id = nm->id, *up = nm->up;
@@ -436,12 +436,19 @@ static void write_header(strbuf *h, const gr_graph *g, const in_model *m, const 
               " * / std), probabilities [n][%s_CLASSES] out; arena: %s_ARENA_BYTES bytes\n"
               " * for any n, any alignment.  No allocation, no globals written: two threads\n"
               " * with two arenas may call it at once.  Returns 0, or -1 for n < 1 or a\n"
-              " * NULL pointer (nothing written).\n */\n", id, up, up, up, up, up);
+              " * NULL pointer (nothing written).\n", id, up, up, up, up, up);
+    if (weights_bytes)
+        sb_printf(h, " * weights: %s.bin's %s_WEIGHTS_BYTES bytes (read by the caller), at\n"
+                  " * an address that is a multiple of 64 (aligned_alloc(64, ...)), else -1.\n",
+                  id, up);
+    sb_printf(h, " */\n");
     sb_printf(h, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n\n", up, up);
     sb_printf(h, "#define %s_IN_H %d\n#define %s_IN_W %d\n#define %s_IN_C %d\n", up, in->out.h,
               up, in->out.w, up, in->out.c);
     sb_printf(h, "#define %s_CLASSES %d\n", up, m->n_classes);
     sb_printf(h, "#define %s_ARENA_BYTES %ld\n", up, arena_bytes);
+    if (weights_bytes)
+        sb_printf(h, "#define %s_WEIGHTS_BYTES %ld\n", up, weights_bytes);
     sb_printf(h, "/* the normalisation it was trained with, per channel */\n#define %s_MEAN {", up);
     float_list(h, m->mean, in->out.c);
     sb_printf(h, "}\n#define %s_STD {", up);
@@ -450,14 +457,16 @@ static void write_header(strbuf *h, const gr_graph *g, const in_model *m, const 
     sb_printf(h, "extern const char *const %s_class_names[%s_CLASSES];\n", id, up);
     sb_printf(h, "extern const float %s_mean[%s_IN_C], %s_std[%s_IN_C];\n", id, up, id, up);
     sb_printf(h, "/* the macros as values, for code written for any export: h, w, c, classes */\n");
-    sb_printf(h, "extern const int %s_shape[4];\nextern const size_t %s_arena_bytes;\n\n", id,
-              id);
-    sb_printf(h, "int %s(const float *images, int n, float *probs, void *arena);\n\n#endif\n",
-              id);
+    sb_printf(h, "extern const int %s_shape[4];\nextern const size_t %s_arena_bytes;\n", id, id);
+    if (weights_bytes)
+        sb_printf(h, "extern const size_t %s_weights_bytes;\n", id);
+    sb_printf(h, "\n");
+    sb_printf(h, "int %s(%sconst float *images, int n, float *probs, void *arena);\n\n#endif\n",
+              id, weights_bytes ? "const float *weights, " : "");
 }
 
 static void write_entry(strbuf *c, const gr_graph *g, const in_model *m, const names *nm,
-                        const strbuf *steps)
+                        const strbuf *steps, int separate)
 {
     const gr_node *in = &g->nodes[g->input];
     const char *id = nm->id, *up = nm->up;
@@ -470,29 +479,38 @@ static void write_entry(strbuf *c, const gr_graph *g, const in_model *m, const n
     sb_printf(c, "const float %s_std[%s_IN_C] = %s_STD;\n", id, up, up);
     sb_printf(c, "const int %s_shape[4] = {%s_IN_H, %s_IN_W, %s_IN_C, %s_CLASSES};\n", id, up, up,
               up, up);
-    sb_printf(c, "const size_t %s_arena_bytes = %s_ARENA_BYTES;\n\n", id, up);
+    sb_printf(c, "const size_t %s_arena_bytes = %s_ARENA_BYTES;\n", id, up);
+    if (separate)
+        sb_printf(c, "const size_t %s_weights_bytes = %s_WEIGHTS_BYTES;\n", id, up);
+    sb_printf(c, "\n");
     int block = in->out.n;
     sb_printf(c, "/* %d image%s: images [%d][%d][%d][%d] in, probs [%d][%d] out; A: the arena */\n",
               block, block > 1 ? "s" : "", block, in->out.h, in->out.w, in->out.c, block,
               m->n_classes);
-    sb_printf(c, "static void run_block(const float *restrict images, float *restrict probs, "
-              "float *restrict A)\n{\n");
+    sb_printf(c, "static void run_block(const float *restrict P, const float *restrict images,\n"
+              "                      float *restrict probs, float *restrict A)\n{\n");
     sb_append(c, steps->data, steps->len);
     sb_printf(c, "}\n\n");
-    sb_printf(c, "int %s(const float *images, int n, float *probs, void *arena)\n{\n", id);
+    if (separate) {
+        sb_printf(c, "int %s(const float *weights, const float *images, int n, float *probs, "
+                  "void *arena)\n{\n", id);
+        sb_printf(c, "    const float *P = weights;\n");
+        sb_printf(c, "    if (!weights || (uintptr_t)weights %% 64)\n        return -1;\n");
+    } else
+        sb_printf(c, "int %s(const float *images, int n, float *probs, void *arena)\n{\n", id);
     sb_printf(c, "    if (!images || !probs || !arena || n < 1)\n        return -1;\n");
     sb_printf(c, "    /* the kernels' vectors want 64-byte alignment: the arena has room for it */\n");
     sb_printf(c, "    float *A = (float *)(((uintptr_t)arena + 63) & ~(uintptr_t)63);\n");
     long image = (long)in->out.h * in->out.w * in->out.c;
     sb_printf(c, "    for (long i = 0; i + %d <= n; i += %d)\n", block, block);
-    sb_printf(c, "        run_block(images + i * %ld, probs + i * %d, A);\n", image, m->n_classes);
+    sb_printf(c, "        run_block(P, images + i * %ld, probs + i * %d, A);\n", image, m->n_classes);
     if (block > 1) { /* the last images: through staging areas past the values */
         sb_printf(c, "    int rest = n %% %d;\n    if (rest) {\n", block);
         sb_printf(c, "        float *in = A + %s_STAGE, *out = in + %ld;\n", up, block * image);
         sb_printf(c, "        memset(in, 0, sizeof(float) * %ld);\n", block * image);
         sb_printf(c, "        memcpy(in, images + (long)(n - rest) * %ld, sizeof(float) * %ld * "
                   "rest);\n", image, image);
-        sb_printf(c, "        run_block(in, out, A);\n");
+        sb_printf(c, "        run_block(P, in, out, A);\n");
         sb_printf(c, "        memcpy(probs + (long)(n - rest) * %d, out, sizeof(float) * %d * "
                   "rest);\n    }\n", m->n_classes, m->n_classes);
     }
@@ -515,30 +533,36 @@ static int write_temp(const char *path, const strbuf *data, char *tmp, size_t si
     return 0;
 }
 
-/* Both files, or neither: the two temporaries are written before either is renamed. */
-static int write_pair(const char *base, const strbuf *c, const strbuf *h)
+/* Every file or none: the temporaries are all written before any is renamed. */
+static int write_files(const char *base, const char *const *ext, const strbuf *const *data,
+                       int n)
 {
-    char c_path[4096], h_path[4096], c_tmp[4200], h_tmp[4200];
-    snprintf(c_path, sizeof c_path, "%s.c", base);
-    snprintf(h_path, sizeof h_path, "%s.h", base);
-    if (write_temp(h_path, h, h_tmp, sizeof h_tmp) != 0)
-        return -1;
-    if (write_temp(c_path, c, c_tmp, sizeof c_tmp) != 0) {
-        remove(h_tmp);
-        return -1;
+    char path[3][4096], tmp[3][4200];
+    int written = 0, rc = 0;
+    for (; written < n && !rc; written++) {
+        snprintf(path[written], sizeof path[written], "%s%s", base, ext[written]);
+        rc = write_temp(path[written], data[written], tmp[written], sizeof tmp[written]);
     }
-    if (rename(h_tmp, h_path) != 0 || rename(c_tmp, c_path) != 0) {
-        fprintf(stderr, "gen: cannot write '%s': %s\n", base, strerror(errno));
-        remove(h_tmp);
-        remove(c_tmp);
-        return -1;
-    }
-    return 0;
+    if (rc)
+        written--; /* the one that failed removed its own */
+    for (int k = 0; k < written && !rc; k++)
+        if (rename(tmp[k], path[k]) != 0) {
+            fprintf(stderr, "gen: cannot write '%s': %s\n", path[k], strerror(errno));
+            rc = -1;
+        }
+    for (int k = 0; k < written && rc; k++)
+        remove(tmp[k]);
+    return rc;
 }
 
 int in_export(const gr_graph *g, const pl_plan *p, const sc_schedule *sched,
-              const in_model *m, const char *out_base)
+              const in_model *m, const char *out_arg, int separate)
 {
+    char out_base[4096]; /* -o name.c means name */
+    snprintf(out_base, sizeof out_base, "%s", out_arg);
+    size_t len = strlen(out_base);
+    if (len > 2 && (!strcmp(out_base + len - 2, ".c") || !strcmp(out_base + len - 2, ".h")))
+        out_base[len - 2] = 0;
     program q = {.g = g, .p = p};
     build_program(&q);
     params pa;
@@ -558,7 +582,10 @@ int in_export(const gr_graph *g, const pl_plan *p, const sc_schedule *sched,
     for (int i = 0; i < q.pr.eval.n; i++)
         write_step(&w, &q.pr.eval.steps[i]);
 
-    write_header(&h, g, m, &nm, 4 * (floats + stage) + 64, sched->target->name);
+    strbuf bin = {0};
+    if (separate)
+        sb_append(&bin, (const char *)pa.data, sizeof(float) * (size_t)pa.floats);
+    write_header(&h, g, m, &nm, 4 * (floats + stage) + 64, (long)bin.len, sched->target->name);
     sb_printf(&c, "/*\n * %s.c - generated by flatnet's gen --infer; regenerate rather than edit.\n"
               " * %s; BN folded into the convs, ReLU and residual adds done as they store.\n"
               " * Activations [n][c/%d][h][w][%d]; schedule: %s.\n */\n", nm.id, m->trained,
@@ -579,11 +606,17 @@ int in_export(const gr_graph *g, const pl_plan *p, const sc_schedule *sched,
     for (int i = 0; i < e.n_sections; i++)
         sb_append(&c, e.sections[i].text.data, e.sections[i].text.len);
     sb_printf(&c, "/* ---- weights ---- */\n\n");
-    write_weights(&c, &pa);
+    if (separate)
+        sb_printf(&c, "/* %ld floats, from %s.bin: the weights argument */\n\n", pa.floats, nm.id);
+    else
+        write_weights(&c, &pa);
     sb_printf(&c, "/* ---- the network ---- */\n\n");
-    write_entry(&c, g, m, &nm, &steps);
+    write_entry(&c, g, m, &nm, &steps, separate);
 
-    int rc = write_pair(out_base, &c, &h);
+    const char *ext[] = {".h", ".c", ".bin"};
+    const strbuf *data[] = {&h, &c, &bin};
+    int rc = write_files(out_base, ext, data, separate ? 3 : 2);
+    sb_free(&bin);
     em_free_sections(&e);
     sb_free(&e.step_table);
     sb_free(&steps);

@@ -43,9 +43,12 @@ void in_free(in_model *m);
    BN follows no conv it can fold into (named in err). */
 int in_specialise(gr_graph *g, int block, char *err, size_t err_size);
 
-/* Writes out_base.c and out_base.h (both to temporary files first, then
-   renamed; nothing is left on failure).  -1 after a message on stderr. */
+/* Writes out_base.c and out_base.h (out_base less a .c or .h it ends in), and
+   with separate the weights as out_base.bin (raw floats, this machine's byte
+   order) instead of in the C, the entry point then taking them as its first
+   argument; all to temporary files first, then renamed; nothing is left on
+   failure.  -1 after a message on stderr. */
 int in_export(const gr_graph *g, const pl_plan *p, const sc_schedule *sched,
-              const in_model *m, const char *out_base);
+              const in_model *m, const char *out_base, int separate);
 
 #endif

@@ -59,6 +59,8 @@ static void usage(FILE *to)
             "                   BN folded, the weights of --weights embedded (README: Inference)\n"
             "  --weights FILE   with --infer: the trained checkpoint (safetensors)\n"
             "  --block N        with --infer: images the kernels are specialised for (default 1)\n"
+            "  --separate-weights  with --infer: the weights in name.bin, passed in by the caller,\n"
+            "                   instead of in the C\n"
             "  --summary        print the layer table instead of C\n"
             "  --schedule       with --summary: the schedule instead, a row per conv pass\n"
             "  -S file          take schedule records from file (README: Schedules)\n"
@@ -168,7 +170,7 @@ int main(int argc, char **argv)
     dsl_define defines[MAX_DEFINES];
     const char *includes[MAX_INCLUDES];
     int n_defines = 0, n_includes = 0, summary = 0, input_grad = 0, schedule_table = 0;
-    int build = 0, infer = 0, block = 1;
+    int build = 0, infer = 0, block = 1, separate = 0;
     const char *weights = NULL;
     double max_gib = LIM_DEFAULT_MAX_GIB, time_limit = DEFAULT_TIME_LIMIT, seed = 0;
     const char *out_path = NULL, *script = NULL, *schedule_file = NULL;
@@ -222,6 +224,8 @@ int main(int argc, char **argv)
                 goto bad_usage;
             }
             weights = argv[++i];
+        } else if (!strcmp(arg, "--separate-weights")) {
+            separate = 1;
         } else if (!strcmp(arg, "--block")) {
             double b = positive_arg(arg, value);
             if (!b || b != (int)b || b > 4096) {
@@ -295,8 +299,8 @@ int main(int argc, char **argv)
                 "--summary and --input-grad\n");
         goto bad_usage;
     }
-    if (!infer && (weights || block != 1)) {
-        fprintf(stderr, "gen: --weights and --block go with --infer\n");
+    if (!infer && (weights || block != 1 || separate)) {
+        fprintf(stderr, "gen: --weights, --block and --separate-weights go with --infer\n");
         goto bad_usage;
     }
     if (build && summary) {
@@ -360,7 +364,7 @@ int main(int argc, char **argv)
     strbuf out = {0};
     int rc = 0;
     if (infer)
-        rc = in_export(&g, &plan, &sched, &model, out_path);
+        rc = in_export(&g, &plan, &sched, &model, out_path, separate);
     else if (summary && schedule_table)
         em_schedule_table(&g, &plan, &sched, &out);
     else if (summary)

@@ -8,7 +8,8 @@
 # ResNet-18, ResNet-50 and the tutorial ResNet-50; the ResNet-18 export also
 # with --block 4 (the last partial block staged) under AddressSanitizer with
 # a malloc of exactly ARENA_BYTES, serial and for generic (run) and avx2
-# (compiled), and from two threads at once (tests/infer_threads.c).  Then the bad inputs:
+# (compiled), with --separate-weights (a .bin the caller reads), and from two
+# threads at once (tests/infer_threads.c).  Then the bad inputs:
 # another network's weights, a truncated and a malformed checkpoint, an
 # unwritable output path, a NaN and an infinite weight: each named, exit 1,
 # nothing written.
@@ -62,14 +63,15 @@ export_net() {
 }
 
 # check NAME OUT [CFLAGS...]: OUT compiled (C99, no warnings) with top5 and
-# compared with NAME's predict at n = 1, 3, 4
+# compared with NAME's predict at n = 1, 3, 4 (top5 given $bin first, if set)
+bin=
 check() {
     name=$1 out=$2
     shift 2
     $cc $c99 -O1 -march=native "$@" -I"$dir" -DNET="$out" $stb examples/top5.c "$dir/$out.c" \
         -lstb -lm -o "$dir/$out.top5"
     for images in "$one" "$three" "$four"; do
-        OMP_NUM_THREADS=2 "$dir/$out.top5" $images >"$dir/$out.out"
+        OMP_NUM_THREADS=2 "$dir/$out.top5" $bin $images >"$dir/$out.out"
         grep -qv '^ ' "$dir/$out.out" || fail "$out printed nothing"
         r=$(same_probs "$dir/$out.out" "$dir/$name.predict") ||
             fail "$out ($*) disagrees with $name predict --probs: $r"
@@ -97,6 +99,13 @@ export_net r18 r18_avx2 --target avx2 networks/resnet18.lua
 export_net r18 r18_generic --target generic networks/resnet18.lua
 check r18 r18_generic
 $cc $c99 -O1 -march=native -c "$dir/r18_infer.c" -o "$dir/r18_infer.o"
+# --separate-weights: the same numbers from r18_sep.bin, none in the C
+export_net r18 r18_sep --separate-weights networks/resnet18.lua
+bin=$dir/r18_sep.bin
+check r18 r18_sep -fopenmp -DSEPARATE_WEIGHTS
+bin=
+[ $(wc -c <"$dir/r18_sep.c") -lt $(($(wc -c <"$dir/r18_infer.c") / 2)) ] ||
+    fail "r18_sep.c holds the weights"
 for f in "" -fopenmp; do
     $cc $c99 -O1 -mavx2 -mfma $f -c "$dir/r18_avx2.c" -o "$dir/r18_avx2.o"
 done
