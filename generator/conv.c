@@ -188,7 +188,7 @@ static void emit_micro_kernel(em_ctx *e, const ge_pass *cp, const micro_tile *t,
     }
     if (both)
         sb_printf(k, "    }\n");
-    /* an inference conv adding into its residual (e->conv_fused) still owes its
+    /* an inference conv adding into its residual (accumulate) still owes its
        folded bias, once: in the call that does the first input blocks */
     if (accumulate && bias) {
         sb_printf(k, "    if (cb0 == 0) {\n");
