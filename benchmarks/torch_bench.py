@@ -3,7 +3,7 @@
 
   torch_bench.py MODEL BATCH HxWxC CLASSES train|eval|infer [--steps N] [--warmup N] [--threads N]
 
-Prints one line: 'torch <model> <mode> median_s=<s> images_per_s=<x>'.  Training
+Prints one line: 'torch <model> <mode> median_s=<s> images_per_s=<x> fastest_s=<s>'.  Training
 is forward, backward and an SGD step with momentum, as flatnet's profile does; eval runs under torch.no_grad(),
 infer under torch.inference_mode() (benchmarks/infer.sh, against gen --infer).
 """
@@ -65,7 +65,8 @@ def main():
         step()
         times.append(time.perf_counter() - t)
     med = statistics.median(times)
-    print(f"torch {a.model} {a.mode} median_s={med:.4f} images_per_s={a.batch / med:.2f}")
+    print(f"torch {a.model} {a.mode} median_s={med:.4f} images_per_s={a.batch / med:.2f} "
+          f"fastest_s={min(times):.4f}")
 
 
 if __name__ == "__main__":
