@@ -1,7 +1,8 @@
 /*
  * infer_bench.c - times an inference export (gen --infer): calls of n images.
  *
- *   infer_bench N STEPS     (compiled with -DNET=NAME, as examples/top5.c)
+ *   infer_bench N STEPS [NAME.bin]   (compiled with -DNET=NAME, as examples/top5.c;
+ *                                     NAME.bin with -DSEPARATE_WEIGHTS)
  *
  * Prints 'export n=<N> median_ms=<ms> images_per_s=<x> fastest_ms=<ms>': the
  * median over STEPS calls, after 3 untimed ones, and the fastest (on a loaded
@@ -31,6 +32,25 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+#ifdef SEPARATE_WEIGHTS
+/* NAME.bin in memory aligned to 64 bytes, as the export wants it */
+static float *read_weights(const char *path)
+{
+    void *w = NULL;
+    FILE *f = fopen(path, "rb");
+    size_t want = CAT(NET, _weights_bytes);
+    if (!f || posix_memalign(&w, 64, want) || fread(w, 1, want, f) != want) {
+        fprintf(stderr, "infer_bench: cannot read %s\n", path);
+        exit(1);
+    }
+    fclose(f);
+    return w;
+}
+#define CALL(images, n, probs, arena) NET(weights, images, n, probs, arena)
+#else
+#define CALL NET
+#endif
+
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 1, steps = argc > 2 ? atoi(argv[2]) : 10;
@@ -45,14 +65,17 @@ int main(int argc, char **argv)
     double *t = malloc(sizeof *t * steps);
     if (!images || !probs || !arena || !t)
         return 1;
+#ifdef SEPARATE_WEIGHTS
+    float *weights = read_weights(argc > 3 ? argv[3] : "");
+#endif
     srand(1);
     for (long i = 0; i < image * n; i++)
         images[i] = (float)rand() / RAND_MAX * 2 - 1;
     for (int i = 0; i < 3; i++)
-        NET(images, n, probs, arena);
+        CALL(images, n, probs, arena);
     for (int i = 0; i < steps; i++) {
         double t0 = now();
-        NET(images, n, probs, arena);
+        CALL(images, n, probs, arena);
         t[i] = now() - t0;
     }
     qsort(t, (size_t)steps, sizeof *t, by_value);
@@ -63,5 +86,8 @@ int main(int argc, char **argv)
     free(probs);
     free(arena);
     free(t);
+#ifdef SEPARATE_WEIGHTS
+    free(weights);
+#endif
     return 0;
 }
