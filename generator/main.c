@@ -56,7 +56,8 @@ static void usage(FILE *to)
             "  --build          compile the C into a program (named after the network, or\n"
             "                   -o) with $CC (default cc); prints the line it runs\n"
             "  --infer          write inference-only C instead (name.c and name.h, -o name):\n"
-            "                   BN folded, the weights of --weights embedded (README: Inference)\n"
+            "                   BN folded, the weights of --weights embedded (README: Shipping\n"
+            "                   a trained network as C)\n"
             "  --weights FILE   with --infer: the trained checkpoint (safetensors)\n"
             "  --block N        with --infer: images the kernels are specialised for (default 1)\n"
             "  --separate-weights  with --infer: the weights in name.bin, passed in by the caller,\n"
@@ -362,17 +363,15 @@ int main(int argc, char **argv)
         return 1;
     }
     strbuf out = {0};
-    int rc = 0;
-    if (infer)
-        rc = in_export(&g, &plan, &sched, &model, out_path, separate);
-    else if (summary && schedule_table)
+    if (summary && schedule_table)
         em_schedule_table(&g, &plan, &sched, &out);
     else if (summary)
         em_summary(&g, &plan, target->name, &out);
-    else
+    else if (!infer)
         em_program(&g, &plan, &sched, &out);
+    int rc = 0;
     if (infer)
-        ;
+        rc = in_export(&g, &plan, &sched, &model, out_path, separate);
     else if (build)
         rc = bd_build(out.data, out.len, out_path ? out_path : program_name(script, program,
                       sizeof program), target->name, target == tg_host());
