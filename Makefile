@@ -24,8 +24,8 @@ NET_LIBS   := -L$(B) -lflatnet $(NET_DEP_LIBS)
 # Baked into gen and libflatnet for --version ("unknown" outside a git checkout).
 GIT_DESCRIBE := $(shell test -e .git && git describe --tags --always --dirty 2>/dev/null || echo unknown)
 
-.PHONY: all clean deps deps-test deps-bench deps-demo test demo bench bench-libxsmm bench-mpi mpi \
-    install uninstall FORCE
+.PHONY: all clean deps deps-test deps-bench deps-demo test demo bench bench-infer bench-libxsmm \
+    bench-mpi mpi install uninstall FORCE
 all: $(B)/gen $(B)/tune $(B)/libflatnet.a $(B)/shapes
 
 # make deps: what building and training need; each of test, bench and demo
@@ -68,12 +68,14 @@ $(B)/gen-obj/origin.o $(B)/gen-obj/build.o $(B)/rt-obj/cli_version.o: $(B)/versi
 $(B)/gen-obj/%.o: generator/%.c $(wildcard generator/*.h) runtime/flatnet.h | $(B)/gen-obj
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 $(LUA_CFLAGS) -Iruntime -I$(B) -c -o $@ $<
 
-$(B)/gen: $(GEN_OBJ) $(B)/templates.c
-	$(CC) $(CFLAGS) -o $@ $(GEN_OBJ) $(B)/templates.c $(LUA_LIBS) -lm
+# gen --infer reads checkpoints with the runtime's own reader
+GEN_RT_OBJ := $(B)/rt-obj/safetensors.o $(B)/rt-obj/safe_path.o $(B)/rt-obj/clock.o
+$(B)/gen: $(GEN_OBJ) $(GEN_RT_OBJ) $(B)/templates.c
+	$(CC) $(CFLAGS) -o $@ $(GEN_OBJ) $(GEN_RT_OBJ) $(B)/templates.c $(LUA_LIBS) -lcjson -lz -lm
 
 # build/tune: the schedule tuner, gen's passes without gen's main
 TUNE_SRC := $(wildcard tuner/*.c)
-TUNE_GEN_OBJ := $(filter-out $(B)/gen-obj/main.o,$(GEN_OBJ))
+TUNE_GEN_OBJ := $(filter-out $(B)/gen-obj/main.o $(B)/gen-obj/infer%.o,$(GEN_OBJ))
 $(B)/tune: $(TUNE_SRC) $(wildcard tuner/*.h) $(TUNE_GEN_OBJ) $(B)/templates.c
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 $(LUA_CFLAGS) -Igenerator -Iruntime \
 	    -DFLATNET_NETWORKS_DIR='"$(CURDIR)/networks"' -o $@ $(TUNE_SRC) $(TUNE_GEN_OBJ) \
@@ -115,6 +117,7 @@ demo: deps-demo
 bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	@benchmarks/bench.sh
+	@benchmarks/infer.sh
 	@benchmarks/libxsmm.sh
 	@$(MAKE) --no-print-directory bench-mpi
 
@@ -122,6 +125,11 @@ bench: deps-bench
 bench-mpi: deps
 	@$(MAKE) --no-print-directory mpi
 	@benchmarks/mpi.sh
+
+# the inference export's table alone (gen --infer against the trainer and PyTorch)
+bench-infer: deps-bench
+	@$(MAKE) --no-print-directory all
+	@benchmarks/infer.sh
 
 # the LIBXSMM table alone
 bench-libxsmm: deps-bench

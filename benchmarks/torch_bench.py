@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """PyTorch's side of `make bench`: images/s of torchvision ResNets on this CPU.
 
-  torch_bench.py MODEL BATCH HxWxC CLASSES train|eval [--steps N] [--warmup N] [--threads N]
+  torch_bench.py MODEL BATCH HxWxC CLASSES train|eval|infer [--steps N] [--warmup N] [--threads N]
 
-Prints one line: 'torch <model> <mode> median_s=<s> images_per_s=<x>'.  Training
-is forward, backward and an SGD step with momentum, as flatnet's profile does.
+Prints one line: 'torch <model> <mode> median_s=<s> images_per_s=<x> fastest_s=<s>'.  Training
+is forward, backward and an SGD step with momentum, as flatnet's profile does; eval runs under torch.no_grad(),
+infer under torch.inference_mode() (benchmarks/infer.sh, against gen --infer).
 """
 import argparse
 import statistics
@@ -20,7 +21,7 @@ def main():
     ap.add_argument("batch", type=int)
     ap.add_argument("input")
     ap.add_argument("classes", type=int)
-    ap.add_argument("mode", choices=["train", "eval"])
+    ap.add_argument("mode", choices=["train", "eval", "infer"])
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
@@ -48,6 +49,9 @@ def main():
             loss = loss_fn(model(x), y)
             loss.backward()
             opt.step()
+        elif a.mode == "infer":
+            with torch.inference_mode():
+                model(x)
         else:
             with torch.no_grad():
                 model(x)
@@ -61,7 +65,8 @@ def main():
         step()
         times.append(time.perf_counter() - t)
     med = statistics.median(times)
-    print(f"torch {a.model} {a.mode} median_s={med:.4f} images_per_s={a.batch / med:.2f}")
+    print(f"torch {a.model} {a.mode} median_s={med:.4f} images_per_s={a.batch / med:.2f} "
+          f"fastest_s={min(times):.4f}")
 
 
 if __name__ == "__main__":

@@ -201,6 +201,19 @@ static void emit_micro_kernel(em_ctx *e, const ge_pass *cp, const micro_tile *t,
     }
     if (both)
         sb_printf(k, "    }\n");
+    /* an inference conv adding into its residual (accumulate) still owes its
+       folded bias, once: in the call that does the first input blocks */
+    if (accumulate && bias) {
+        sb_printf(k, "    if (cb0 == 0) {\n");
+        for (int j = 0; j < q; j++) {
+            sb_printf(k, "        const %s bias%d = *(const %s *)(bias%s);\n       ", vec, j, vec,
+                      em_plus(at, j * v));
+            for (int i = 0; i < t->p; i++)
+                sb_printf(k, " a%d_%d += bias%d;", i, j, j);
+            sb_printf(k, "\n");
+        }
+        sb_printf(k, "    }\n");
+    }
     long plane_in = (long)cp->in_h * cp->in_w * v, tap_floats = (long)v * v;
     sb_printf(k, "    for (int cb = cb0; cb < cb0 + %d; cb++) {\n", chunk);
     if (rows) {
@@ -256,6 +269,14 @@ static void emit_micro_kernel(em_ctx *e, const ge_pass *cp, const micro_tile *t,
             }
         }
     sb_printf(k, "            }\n        }\n    }\n");
+    if (e->conv_relu) { /* inference, BN folded: ReLU as the last input block is stored */
+        sb_printf(k, "    if (cb0 + %d == %d) {\n", chunk, cp->in_blocks);
+        for (int i = 0; i < t->p; i++)
+            for (int j = 0; j < q; j++)
+                sb_printf(k, "        a%d_%d = vselect(a%d_%d > (%s){0}, a%d_%d, (%s){0});\n", i, j,
+                          i, j, vec, i, j, vec);
+        sb_printf(k, "    }\n");
+    }
     for (int i = 0; i < t->p; i++)
         for (int j = 0; j < q; j++)
             sb_printf(k, "    *(%s *)(out%s) = a%d_%d;\n", vec,
@@ -529,6 +550,12 @@ static void emit_record(em_ctx *e, const sc_record *r, const char *pass_text)
 
 void cv_forward(em_ctx *e, const gr_node *nd, const sc_record *r, const char *name)
 {
+    cv_forward_into(e, nd, r, 0, name);
+}
+
+void cv_forward_into(em_ctx *e, const gr_node *nd, const sc_record *r, int accumulate,
+                     const char *name)
+{
     ge_shape s = ge_shape_of(e->g, e->p, nd);
     ge_pass cp = sc_geometry(e->g, e->p, r);
     int v = e->target->vlen;
@@ -541,7 +568,7 @@ void cv_forward(em_ctx *e, const gr_node *nd, const sc_record *r, const char *na
              (long)s.out_h * s.out_w * v);
     emit_record(e, r, "forward");
     pass_io io = {sig, in, w, out, nd->bias ? "" : "    (void)bias;\n"};
-    emit_pass(e, &cp, r, nd->bias, 0, 1, name, &io);
+    emit_pass(e, &cp, r, nd->bias, accumulate, 1, name, &io);
 }
 
 /* Does kernel row r (column s) reach any output row (column) of the pass? */

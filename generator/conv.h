@@ -13,6 +13,10 @@
    backward weights: name(in, dout, dbias, dw)         dbias may be NULL
    Each prints what its schedule record r says and decides nothing. */
 void cv_forward(em_ctx *e, const gr_node *nd, const sc_record *r, const char *name);
+/* forward adding into out (accumulate), for inference's residual adds; with
+   e->conv_relu set, ReLU is applied as the result is stored (inference, BN folded) */
+void cv_forward_into(em_ctx *e, const gr_node *nd, const sc_record *r, int accumulate,
+                     const char *name);
 void cv_backward_data(em_ctx *e, const gr_node *nd, const sc_record *r, int accumulate,
                       const char *name);
 void cv_backward_weights(em_ctx *e, const gr_node *nd, const sc_record *r, const char *name);

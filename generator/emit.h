@@ -33,6 +33,7 @@ typedef struct {
     int n_defined, cap_defined;
     strbuf step_table; /* the fn_steps entries, in step order */
     int n_steps;
+    int conv_relu;     /* infer.c: forward conv kernels apply ReLU as they store */
 } em_ctx;
 
 #define KN_NAME 160
@@ -40,6 +41,9 @@ typedef struct {
 /* kernels.c: each defines its kernel on first use and writes its name. */
 void kn_input(em_ctx *e, const gr_node *nd, int backward, char *name);
 void kn_conv_fwd(em_ctx *e, const gr_node *nd, char *name);
+/* inference (infer.c): BN folded into the bias, accumulate adds into out (the
+   residual), relu applied as it stores */
+void kn_conv_fwd_fused(em_ctx *e, const gr_node *nd, int accumulate, int relu, char *name);
 void kn_conv_bwd_data(em_ctx *e, const gr_node *nd, int accumulate, char *name);
 void kn_conv_bwd_weights(em_ctx *e, const gr_node *nd, char *name);
 /* A packed conv's gather of the pixels it reads (scatter 0), or the scatter

@@ -98,12 +98,13 @@ static int is_new_kernel(em_ctx *e, const char *name)
 static void conv_kernel(em_ctx *e, const gr_node *nd, sc_pass pass, int accumulate, char *name)
 {
     const sc_record *r = sc_find(e->sched, (int)(nd - e->g->nodes), pass);
-    snprintf(name, KN_NAME, "%s%s", r->kernel, acc_suffix(accumulate));
+    snprintf(name, KN_NAME, "%s%s%s", r->kernel, acc_suffix(accumulate),
+             e->conv_relu ? "_relu" : "");
     if (!is_new_kernel(e, name))
         return;
     em_section_open(e, r->shape);
     if (pass == SC_FWD)
-        cv_forward(e, nd, r, name);
+        cv_forward_into(e, nd, r, accumulate, name);
     else if (pass == SC_BWD_DATA)
         cv_backward_data(e, nd, r, accumulate, name);
     else
@@ -113,6 +114,13 @@ static void conv_kernel(em_ctx *e, const gr_node *nd, sc_pass pass, int accumula
 void kn_conv_fwd(em_ctx *e, const gr_node *nd, char *name)
 {
     conv_kernel(e, nd, SC_FWD, 0, name);
+}
+
+void kn_conv_fwd_fused(em_ctx *e, const gr_node *nd, int accumulate, int relu, char *name)
+{
+    e->conv_relu = relu;
+    conv_kernel(e, nd, SC_FWD, accumulate, name);
+    e->conv_relu = 0;
 }
 
 void kn_conv_bwd_data(em_ctx *e, const gr_node *nd, int accumulate, char *name)

@@ -4,6 +4,7 @@
  *   gen [-D key=value]... [-I dir]... [-o out.c] [--summary [--schedule]] [--target T]
  *       [-S schedule] net.lua
  *   gen --build [options] net.lua [-o program]
+ *   gen --infer --weights model.safetensors [options] net.lua -o name   (infer.h)
  *
  * The passes, in order: the description runs in the sandbox and builds the
  * graph (dsl_run); lowering and planning fix what runs and where it lives
@@ -24,6 +25,7 @@
 #include "build.h"
 #include "dsl.h"
 #include "emit.h"
+#include "infer.h"
 #include "limit.h"
 #include "origin.h"
 #include "plan.h"
@@ -53,6 +55,13 @@ static void usage(FILE *to)
             "  -o file          write the C to file instead of stdout (--build: the program)\n"
             "  --build          compile the C into a program (named after the network, or\n"
             "                   -o) with $CC (default cc); prints the line it runs\n"
+            "  --infer          write inference-only C instead (name.c and name.h, -o name):\n"
+            "                   BN folded, the weights of --weights embedded (README: Shipping\n"
+            "                   a trained network as C)\n"
+            "  --weights FILE   with --infer: the trained checkpoint (safetensors)\n"
+            "  --block N        with --infer: images the kernels are specialised for (default 1)\n"
+            "  --separate-weights  with --infer: the weights in name.bin, passed in by the caller,\n"
+            "                   instead of in the C\n"
             "  --summary        print the layer table instead of C\n"
             "  --schedule       with --summary: the schedule instead, a row per conv pass\n"
             "  -S file          take schedule records from file (README: Schedules)\n"
@@ -162,7 +171,8 @@ int main(int argc, char **argv)
     dsl_define defines[MAX_DEFINES];
     const char *includes[MAX_INCLUDES];
     int n_defines = 0, n_includes = 0, summary = 0, input_grad = 0, schedule_table = 0;
-    int build = 0;
+    int build = 0, infer = 0, block = 1, separate = 0;
+    const char *weights = NULL;
     double max_gib = LIM_DEFAULT_MAX_GIB, time_limit = DEFAULT_TIME_LIMIT, seed = 0;
     const char *out_path = NULL, *script = NULL, *schedule_file = NULL;
     const tg_target *target = tg_host();
@@ -207,6 +217,26 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(arg, "--build")) {
             build = 1;
+        } else if (!strcmp(arg, "--infer")) {
+            infer = 1;
+        } else if (!strcmp(arg, "--weights")) {
+            if (!value) {
+                fprintf(stderr, "gen: --weights needs a checkpoint file\n");
+                goto bad_usage;
+            }
+            weights = argv[++i];
+        } else if (!strcmp(arg, "--separate-weights")) {
+            separate = 1;
+        } else if (!strcmp(arg, "--block")) {
+            double b = positive_arg(arg, value);
+            if (!b || b != (int)b || b > 4096) {
+                if (b)
+                    fprintf(stderr, "gen: --block needs a whole number from 1 to 4096, got '%s'\n",
+                            value);
+                goto bad_usage;
+            }
+            block = (int)b;
+            i++;
         } else if (!strcmp(arg, "--summary")) {
             summary = 1;
         } else if (!strcmp(arg, "--schedule")) {
@@ -265,6 +295,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "gen: -S and --schedule-seed both set the schedule: give one\n");
         goto bad_usage;
     }
+    if (infer && (!weights || !out_path || build || summary || input_grad)) {
+        fprintf(stderr, "gen: --infer needs --weights FILE and -o NAME, and goes without --build, "
+                "--summary and --input-grad\n");
+        goto bad_usage;
+    }
+    if (!infer && (weights || block != 1 || separate)) {
+        fprintf(stderr, "gen: --weights, --block and --separate-weights go with --infer\n");
+        goto bad_usage;
+    }
     if (build && summary) {
         fprintf(stderr, "gen: --build and --summary do not go together\n");
         goto bad_usage;
@@ -293,6 +332,10 @@ int main(int argc, char **argv)
     alarm((unsigned)(time_limit + 0.999));
     int failed = dsl_run(&opt, &g, err, sizeof err) != 0;
     alarm(0);
+    in_model model = {0};
+    if (!failed && infer)
+        failed = in_load(&g, weights, &model, err, sizeof err) != 0 ||
+                 in_specialise(&g, block, err, sizeof err) != 0;
     if (!failed) {
         pl_build(&g, target->vlen, input_grad, &plan);
         if (lim_check_plan(&g, &plan, max_gib, err, sizeof err) != 0) {
@@ -313,6 +356,7 @@ int main(int argc, char **argv)
     }
     if (failed) {
         fprintf(stderr, "gen: %s\n", err);
+        in_free(&model);
         gr_free(&g);
         sr_free(&search);
         free_defines(defines, n_defines);
@@ -323,10 +367,12 @@ int main(int argc, char **argv)
         em_schedule_table(&g, &plan, &sched, &out);
     else if (summary)
         em_summary(&g, &plan, target->name, &out);
-    else
+    else if (!infer)
         em_program(&g, &plan, &sched, &out);
     int rc = 0;
-    if (build)
+    if (infer)
+        rc = in_export(&g, &plan, &sched, &model, out_path, separate);
+    else if (build)
         rc = bd_build(out.data, out.len, out_path ? out_path : program_name(script, program,
                       sizeof program), target->name, target == tg_host());
     else if (out_path)
@@ -336,6 +382,7 @@ int main(int argc, char **argv)
         rc = -1;
     }
     sb_free(&out);
+    in_free(&model);
     sc_free(&sched);
     pl_free(&plan);
     gr_free(&g);

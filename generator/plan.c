@@ -178,10 +178,8 @@ static void plan_tensors(const gr_graph *g, pl_plan *p)
 
 /* ------------------------------------------------------------ arena */
 
-/* Places the values the steps of `lists` use; writes offsets (or -1). */
-static long place(const pl_plan *p, const lw_list *const *lists, int n_lists, long *offset)
+long pl_place(const lw_program *pr, const lw_list *const *lists, int n_lists, long *offset)
 {
-    const lw_program *pr = &p->prog;
     interval_set s = {0};
     int *buffer = xmalloc((size_t)pr->n_values * sizeof *buffer);
     for (int v = 0; v < pr->n_values; v++)
@@ -231,8 +229,8 @@ static void plan_arena(const gr_graph *g, pl_plan *p)
     p->train_off = xmalloc((size_t)p->prog.n_values * sizeof *p->train_off);
     p->eval_off = xmalloc((size_t)p->prog.n_values * sizeof *p->eval_off);
     const lw_list *train[] = {&p->prog.train, &p->prog.backward}, *eval[] = {&p->prog.eval};
-    p->train_floats = place(p, train, 2, p->train_off);
-    p->eval_floats = place(p, eval, 1, p->eval_off);
+    p->train_floats = pl_place(&p->prog, train, 2, p->train_off);
+    p->eval_floats = pl_place(&p->prog, eval, 1, p->eval_off);
     p->arena_floats = p->train_floats > p->eval_floats ? p->train_floats : p->eval_floats;
     free(sizes);
     free(weights);

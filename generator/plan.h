@@ -35,6 +35,12 @@ typedef struct {
     int input_grad;      /* backward also produces d(loss)/d(input) */
 } pl_plan;
 
+/* Places the values of pr that the steps of `lists` (one timeline, in order)
+   use, sharing memory between values whose uses do not overlap and between
+   aliases; writes each value's offset in floats (-1: unused) and returns the
+   arena's floats.  pl_build uses it; so does inference (infer.c). */
+long pl_place(const lw_program *pr, const lw_list *const *lists, int n_lists, long *offset);
+
 void pl_build(const gr_graph *g, int vlen, int input_grad, pl_plan *p);
 void pl_free(pl_plan *p);
 

@@ -22,7 +22,7 @@ FUZZ_LIBS := -lcjson -lz -lm
 
 FUZZ_RT_OBJ := $(patsubst runtime/%.c,$(FUZZ_B)/rt/%.o,$(RT_SRC))
 FUZZ_GEN_OBJ := $(patsubst generator/%.c,$(FUZZ_B)/gen/%.o,\
-    $(filter-out generator/embed.c generator/main.c,$(GEN_SRC)))
+    $(filter-out generator/embed.c generator/main.c generator/infer%.c,$(GEN_SRC)))
 FUZZ_COMMON := $(FUZZ_B)/fuzz_file.o $(FUZZ_B)/stb_impl.o
 
 $(FUZZ_B)/rt/%.o: runtime/%.c $(wildcard runtime/*.h) | $(FUZZ_B)/rt

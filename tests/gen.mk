@@ -24,7 +24,8 @@ $(B)/tests $(B)/tests/nets:
 	mkdir -p $@
 
 # The memory plan's invariants, checked on gen's own data structures.
-PLAN_TEST_OBJ := $(filter-out $(B)/gen-obj/main.o,$(GEN_OBJ))
+# (gen --infer's modules need the runtime's checkpoint reader: not linked here)
+PLAN_TEST_OBJ := $(filter-out $(B)/gen-obj/main.o $(B)/gen-obj/infer%.o,$(GEN_OBJ))
 $(B)/tests/test_plan: tests/test_plan.c $(PLAN_TEST_OBJ) $(B)/templates.c | $(B)/tests
 	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -Igenerator -Iruntime $(LUA_CFLAGS) -o $@ \
 	    tests/test_plan.c $(PLAN_TEST_OBJ) $(B)/templates.c $(LUA_LIBS) -lcmocka -lm

@@ -5,11 +5,15 @@
   st_meta.py FILE set KEY=VALUE...   set (VALUE empty: remove) keys, data untouched
   st_meta.py FILE flip               change one byte in the middle of the data
   st_meta.py FILE keep NAME...       keep only these tensors (their data too)
+  st_meta.py FILE bn SEED            every BN's weight, bias, running mean and variance
+                                     drawn at random near 1, 0, 0 and 1 (gen --infer's tests)
+  st_meta.py FILE poke NAME I VALUE  set element I of F32 tensor NAME (nan, inf ...)
 
 The header is read with Python's json, as safetensors and torch read it: a
 header that json cannot load fails here too.
 """
 import json
+import random
 import struct
 import sys
 
@@ -53,6 +57,25 @@ def main():
             out += data[begin:end]
         meta.pop("data_crc32", None)
         write(path, kept, out)
+    elif op == "bn":
+        rng, data = random.Random(int(args[0])), bytearray(data)
+        spread = {"weight": (0.8, 1.2), "bias": (-0.2, 0.2), "running_mean": (-0.2, 0.2),
+                  "running_var": (0.6, 1.4)}
+        for name, entry in header.items():
+            kind = name.rsplit(".", 1)[-1]
+            if name == "__metadata__" or kind not in spread or "bn" not in name and \
+                    "downsample.1" not in name:
+                continue
+            begin, end = entry["data_offsets"]
+            values = [rng.uniform(*spread[kind]) for _ in range((end - begin) // 4)]
+            data[begin:end] = struct.pack("<%df" % len(values), *values)
+        meta.pop("data_crc32", None)
+        write(path, header, bytes(data))
+    elif op == "poke":
+        name, index, value = args[0], int(args[1]), float(args[2])
+        at = header[name]["data_offsets"][0] + 4 * index
+        meta.pop("data_crc32", None)
+        write(path, header, data[:at] + struct.pack("<f", value) + data[at + 4 :])
     else:
         sys.exit("st_meta.py: unknown operation " + op)
 
