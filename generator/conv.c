@@ -105,39 +105,38 @@ static void row_tile(const ge_pass *cp, int v, int col0, int p, micro_tile *t)
     }
 }
 
-/* A plane pass's tile: one pixel `pos` of the plane in each of `images`
-   images, every tap resolved.  Offsets are from the tile's anchor (the input
-   pixel its first tap reads, *anchor floats into an image), so the pixels
-   of a plane that the same taps reach (a 4x4's four inner ones) share a
-   micro-kernel. */
+/* A plane pass's tile: pixels pos .. pos + span - 1 of the plane (span:
+   ge_plane_span) in each of `images` images, every tap resolved.  Offsets
+   are from the tile's anchor (the input pixel the first tap of its first
+   pixel reads, *anchor floats into an image), so the pixels of a plane that
+   the same taps reach share a micro-kernel. */
 static void plane_tile(const ge_pass *cp, int v, int images, int pos, micro_tile *t,
                        long *anchor)
 {
     memset(t, 0, sizeof *t);
     long in_image = (long)cp->in_blocks * cp->in_h * cp->in_w * v;
     long out_image = (long)cp->out_blocks * cp->out_h * cp->out_w * v;
-    int row = pos / cp->out_w, col = pos % cp->out_w;
-    t->p = images;
+    int span = ge_plane_span(cp);
+    t->p = images * span;
     t->n_taps = cp->kh * cp->kw;
     *anchor = -1;
-    for (int k = 0; k < t->n_taps; k++) {
-        int sr = ge_src_row(cp, row, k / cp->kw), sc = ge_src_col(cp, col, k % cp->kw);
-        if (sr < 0 || sc < 0)
-            continue;
-        long at = (long)(sr * cp->in_w + sc) * v;
-        if (*anchor < 0)
-            *anchor = at;
-        for (int g = 0; g < images; g++) {
-            t->valid[g][k] = 1;
-            t->rel[g][k] = g * in_image + at - *anchor;
+    for (int i = 0; i < t->p; i++) {
+        int g = i / span, pix = pos + i % span, row = pix / cp->out_w, col = pix % cp->out_w;
+        t->out_off[i] = g * out_image + (long)(pix - pos) * v;
+        t->group[i] = g;
+        for (int k = 0; k < t->n_taps; k++) {
+            int sr = ge_src_row(cp, row, k / cp->kw), sc = ge_src_col(cp, col, k % cp->kw);
+            if (sr < 0 || sc < 0)
+                continue;
+            long at = (long)(sr * cp->in_w + sc) * v;
+            if (*anchor < 0)
+                *anchor = at;
+            t->valid[i][k] = 1;
+            t->rel[i][k] = g * in_image + at - *anchor;
         }
     }
-    if (*anchor < 0) /* no tap reaches this pixel: the tile only stores */
+    if (*anchor < 0) /* no tap reaches these pixels: the tile only stores */
         *anchor = 0;
-    for (int g = 0; g < images; g++) {
-        t->out_off[g] = g * out_image;
-        t->group[g] = g;
-    }
 }
 
 /* The micro-kernel: P x Q output vectors accumulated over every input block,
@@ -450,31 +449,39 @@ static void emit_plane_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, i
                             int accumulate, int sums, const char *name, const pass_io *io)
 {
     int v = e->target->vlen, images = tile->p, q = tile->q, chunk = tile->chunk;
-    int plane = cp->out_h * cp->out_w;
+    int plane = cp->out_h * cp->out_w, span = ge_plane_span(cp);
     tile_set distinct = {0};
     micro_tile *t = xmalloc(sizeof *t);
     int *kernel = xcalloc((size_t)plane, sizeof *kernel); /* micro-kernel of each pixel */
     long *anchor = xcalloc((size_t)plane, sizeof *anchor);
     int added;
     char kname[KN_NAME + 16], about[96];
-    for (int pos = 0; pos < plane; pos++) {
+    for (int pos = 0; pos < plane; pos += span) {
         plane_tile(cp, v, images, pos, t, &anchor[pos]);
         t->q = q;
         kernel[pos] = tile_index(&distinct, t, &added);
         if (!added)
             continue;
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[pos]);
-        snprintf(about, sizeof about, "pixel (%d, %d) of %d %dx%d planes", pos / cp->out_w,
-                 pos % cp->out_w, images, cp->out_h, cp->out_w);
+        if (span == 1)
+            snprintf(about, sizeof about, "pixel (%d, %d) of %d %dx%d planes", pos / cp->out_w,
+                     pos % cp->out_w, images, cp->out_h, cp->out_w);
+        else
+            snprintf(about, sizeof about, "%d %dx%d planes (%d pixels)", images, cp->out_h,
+                     cp->out_w, t->p);
         emit_micro_kernel(e, cp, t, 0, bias, accumulate, sums, chunk, kname, about);
     }
     int n_kernels = distinct.n;
     free(distinct.items);
     free(t);
     strbuf *k = e->kernels;
-    sb_printf(k, "/* tiles of one pixel of %d %dx%d planes x %d vectors (%d accumulators), %d "
-              "micro-kernel%s for the plane's %d pixel%s", images, cp->out_h, cp->out_w, q,
-              images * q, n_kernels, n_kernels > 1 ? "s" : "", plane, plane > 1 ? "s" : "");
+    if (span == 1)
+        sb_printf(k, "/* tiles of one pixel of %d %dx%d planes x %d vectors (%d accumulators), %d "
+                  "micro-kernel%s for the plane's %d pixel%s", images, cp->out_h, cp->out_w, q,
+                  images * q, n_kernels, n_kernels > 1 ? "s" : "", plane, plane > 1 ? "s" : "");
+    else
+        sb_printf(k, "/* tiles of %d whole %dx%d planes x %d vectors (%d accumulators)", images,
+                  cp->out_h, cp->out_w, q, images * span * q);
     if (chunk < cp->in_blocks)
         sb_printf(k, ", %d input blocks a call", chunk);
     sb_printf(k, " */\n");
@@ -489,7 +496,7 @@ static void emit_plane_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, i
     char bias_arg[32], at[EM_PLUS], at2[EM_PLUS];
     snprintf(bias_arg, sizeof bias_arg, bias ? "bias + ob * %d" : "NULL", v);
     const char *indent = emit_chunk_loop(k, cp, chunk);
-    for (int pos = 0; pos < plane; pos++) {
+    for (int pos = 0; pos < plane; pos += span) {
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[pos]);
         sb_printf(k, "%s%s(x%s, wt, %s, y%s, %s, 0, 0, %s);\n", indent, kname,
                   em_plus(at, anchor[pos]), bias_arg, em_plus(at2, (long)pos * v),

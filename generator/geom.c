@@ -83,3 +83,9 @@ int ge_plane(int out_h, int out_w)
 {
     return out_h * out_w <= GR_SMALL_PLANE;
 }
+
+int ge_plane_span(const ge_pass *cp)
+{
+    int plane = cp->out_h * cp->out_w;
+    return plane <= 4 ? 1 : plane;
+}

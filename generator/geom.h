@@ -57,5 +57,11 @@ int ge_phase_pixels(const ge_pass *cp, int ph);
 /* Output planes this small run as "plane passes": a tile is whole planes of
    one or more images, every tap resolved at generation time. */
 int ge_plane(int out_h, int out_w);
+/* Pixels of a plane pass's tile in each of its images: one for planes of at
+   most 4 pixels (a tile is then one pixel of several images, every weight
+   load serving them all), the whole plane above that, whose weights a
+   pixel-at-a-time pass re-reads once a pixel (4x4 planes ran 1.36x slower
+   so, 2x2 and 1x1 1.3x faster: ResNet-18 28x28x1, benchmarks/ab.sh). */
+int ge_plane_span(const ge_pass *cp);
 
 #endif

@@ -68,12 +68,12 @@ static double row_cost(const tg_target *t, const ge_pass *cp, int p, int q)
     return cycles / fmas;
 }
 
-/* A plane pass: a step for each tap that reaches a tile's pixel, `images` x
-   q FMAs from q weight loads and `images` broadcasts, whatever the pixel. */
+/* A plane pass: a step for each tap, over the tile's pixels of `images`
+   images (ge_plane_span), q weight loads and a broadcast a pixel. */
 static double plane_cost(const tg_target *t, const ge_pass *cp, int images, int q)
 {
-    (void)cp;
-    return step_cycles(t, images * q, images + q) / (images * q);
+    int pix = images * ge_plane_span(cp);
+    return step_cycles(t, pix * q, pix + q) / (pix * q);
 }
 
 /* Backward weights: q vectors x kw columns x cc channels of dW a step (kw = 1
@@ -116,6 +116,15 @@ static int model_chunk(const tg_target *t, const ge_pass *cp, int q)
         if (cp->in_blocks % c == 0 && c * per_block <= t->l1_weights)
             chunk = c;
     return chunk;
+}
+
+/* The model's chunk for tile: a whole-plane tile sweeps every input block
+   (its weights serve every pixel of the plane), any other tile model_chunk's. */
+static int tile_chunk(const tg_target *t, const ge_pass *cp, const sc_tile *tile)
+{
+    if (tile->kind == SC_PLANE && ge_plane_span(cp) > 1)
+        return cp->in_blocks;
+    return model_chunk(t, cp, tile->q);
 }
 
 /* --------------------------------------------------------- the records */
@@ -165,12 +174,16 @@ static double cost_of(const sc_env *env, int node, sc_pass pass, const sc_tile *
                                   : row_cost(env->t, &cp, tile->p, tile->q);
 }
 
-/* Accumulators of a tile: pixels (a plane tile's: images) x vectors, or
-   dW's vectors x columns x channels. */
+/* Accumulators of a tile: pixels (a plane tile's: images x its pixels of
+   each) x vectors, or dW's vectors x columns x channels. */
 static int accumulators(const sc_env *env, int node, sc_pass pass, const sc_tile *tile)
 {
     if (pass == SC_BWD_WEIGHTS)
         return tile->q * (tile->kind == SC_PLANE ? 1 : shape(env, node).kw) * tile->cc;
+    if (tile->kind == SC_PLANE) {
+        ge_pass cp = geometry(env, node, pass);
+        return tile->q * tile->p * ge_plane_span(&cp);
+    }
     return tile->q * tile->p;
 }
 
@@ -202,8 +215,9 @@ int sc_legal(const gr_graph *g, const pl_plan *p, const tg_target *t, int node, 
         if (kind == SC_PLANE) {
             if (tile->p < 1 || cp.n % tile->p)
                 return WHY("p=%d images does not divide the batch of %d", tile->p, cp.n);
-            if (tile->p > SC_MAX_P)
-                return WHY("p=%d images: more than %d pixels a tile", tile->p, SC_MAX_P);
+            if (tile->p * ge_plane_span(&cp) > SC_MAX_P)
+                return WHY("p=%d images of %d pixels: more than %d pixels a tile", tile->p,
+                           ge_plane_span(&cp), SC_MAX_P);
         } else {
             int most = ge_phase_pixels(&cp, 0) < SC_MAX_P ? ge_phase_pixels(&cp, 0) : SC_MAX_P;
             if (tile->p < 1 || tile->p > most)
@@ -258,8 +272,9 @@ static void model_choice(const sc_env *env, sc_record *r)
         for (int q = 4; q >= 1; q--) {
             if (q > cp.out_blocks || cp.out_blocks % q)
                 continue;
+            int span = kind == SC_PLANE ? ge_plane_span(&cp) : 1;
             for (int p = 1;; p++) {
-                if (p * q > t->max_acc || p > SC_MAX_P)
+                if (p * span * q > t->max_acc || p * span > SC_MAX_P)
                     break;
                 if (kind == SC_PLANE ? cp.n % p != 0
                                      : p > ge_phase_pixels(&cp, 0))
@@ -270,8 +285,8 @@ static void model_choice(const sc_env *env, sc_record *r)
                          &best, &second);
             }
         }
-        r->model.chunk = model_chunk(t, &cp, r->model.q);
-        r->alt.chunk = model_chunk(t, &cp, r->alt.q);
+        r->model.chunk = tile_chunk(t, &cp, &r->model);
+        r->alt.chunk = tile_chunk(t, &cp, &r->alt);
     }
     if (r->has_alt)
         r->alt_cost = cost_of(env, r->node, r->pass, &r->alt);
@@ -556,7 +571,7 @@ int sc_candidates(const gr_graph *g, const pl_plan *p, const tg_target *t, const
         if (accumulators(&env, r->node, r->pass, &c) > t->max_acc || c.outer != r->model.outer)
             continue;
         if (r->pass != SC_BWD_WEIGHTS)
-            c.chunk = model_chunk(t, &cp, c.q);
+            c.chunk = tile_chunk(t, &cp, &c);
         if (!tile_listed(out, n, &c))
             out[n++] = c;
     }
