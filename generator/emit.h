@@ -57,6 +57,8 @@ void kn_bn_apply(em_ctx *e, const lw_group *grp, int train, char *name);
 void kn_bn_apply_bwd(em_ctx *e, const lw_group *grp, int dy, int acc_dy, int second,
                      int acc_second, char *name);
 void kn_relu_fwd(em_ctx *e, const gr_node *nd, char *name);
+/* The forward kernel of a relu, maxpool or global_avgpool node. */
+void kn_unary_fwd(em_ctx *e, const gr_node *nd, char *name);
 void kn_relu_bwd(em_ctx *e, const gr_node *nd, int accumulate, char *name);
 void kn_add_fwd(em_ctx *e, const gr_node *nd, char *name);
 void kn_grad_pass(em_ctx *e, const gr_node *nd, int accumulate, char *name);

@@ -94,18 +94,7 @@ static int new_value(program *q, int node)
 
 static lw_step *new_step(program *q, lw_kind kind, int node)
 {
-    lw_list *list = &q->pr.eval;
-    list->steps = xgrow(list->steps, &list->cap, list->n, sizeof *list->steps);
-    lw_step *st = &list->steps[list->n++];
-    memset(st, 0, sizeof *st);
-    st->kind = kind;
-    st->node = node;
-    st->group = (lw_group){-1, -1, -1, -1, -1};
-    for (int k = 0; k < LW_MAX_IN; k++)
-        st->in[k] = -1;
-    for (int k = 0; k < LW_MAX_OUT; k++)
-        st->out[k] = -1;
-    return st;
+    return lw_new_step(&q->pr.eval, kind, node);
 }
 
 /* Whether every reader of node `of` but `except` comes before node `before`
@@ -362,12 +351,7 @@ static void write_step(writer *w, const lw_step *st)
     case LW_RELU:
     case LW_MAXPOOL:
     case LW_AVGPOOL:
-        if (st->kind == LW_RELU)
-            kn_relu_fwd(e, nd, fn);
-        else if (st->kind == LW_MAXPOOL)
-            kn_maxpool_fwd(e, nd, fn);
-        else
-            kn_avgpool_fwd(e, nd, fn);
+        kn_unary_fwd(e, nd, fn);
         sb_printf(o, "    %s(%s, %s);\n", fn, val(w, st->in[0], a), val(w, st->out[0], b));
         break;
     case LW_ADD:

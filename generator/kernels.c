@@ -332,6 +332,16 @@ void kn_relu_fwd(em_ctx *e, const gr_node *nd, char *name)
     flat_kernel(e, nd, "relu", "fwd", 0, "relu_fwd", name);
 }
 
+void kn_unary_fwd(em_ctx *e, const gr_node *nd, char *name)
+{
+    if (nd->op == OP_RELU)
+        kn_relu_fwd(e, nd, name);
+    else if (nd->op == OP_MAXPOOL)
+        kn_maxpool_fwd(e, nd, name);
+    else
+        kn_avgpool_fwd(e, nd, name);
+}
+
 void kn_relu_bwd(em_ctx *e, const gr_node *nd, int accumulate, char *name)
 {
     flat_kernel(e, nd, "relu", "bwd", accumulate, "relu_bwd", name);

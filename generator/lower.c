@@ -23,7 +23,7 @@ static int new_value(lw_program *pr, lw_value_kind kind, int node, long size)
     return pr->n_values++;
 }
 
-static lw_step *new_step(lw_list *list, lw_kind kind, int node)
+lw_step *lw_new_step(lw_list *list, lw_kind kind, int node)
 {
     list->steps = xgrow(list->steps, &list->cap, list->n, sizeof *list->steps);
     lw_step *st = &list->steps[list->n++];
@@ -189,12 +189,12 @@ static void forward_group(lw_ctx *c, lw_program *pr, lw_list *list, int b, int t
             if (bns[k] < 0)
                 continue;
             int y = c->g->nodes[bns[k]].in[0];
-            lw_step *st = new_step(list, LW_BN_STATS, bns[k]);
+            lw_step *st = lw_new_step(list, LW_BN_STATS, bns[k]);
             st->train = 1;
             st->in[0] = partial[y] >= 0 ? partial[y] : pr->value_of[y];
             st->out[0] = pr->saved_of[bns[k]];
         }
-    lw_step *st = new_step(list, LW_BN_APPLY, group_output(grp));
+    lw_step *st = lw_new_step(list, LW_BN_APPLY, group_output(grp));
     st->train = train;
     st->group = *grp;
     st->in[0] = pr->value_of[bn->in[0]];
@@ -219,7 +219,7 @@ static long packed_size(const lw_ctx *c, int node)
 /* The pack step of conv i; returns the value it writes. */
 static int pack_input(lw_ctx *c, lw_program *pr, lw_list *list, int i, int train)
 {
-    lw_step *st = new_step(list, LW_CONV_PACK, i);
+    lw_step *st = lw_new_step(list, LW_CONV_PACK, i);
     st->train = train;
     st->in[0] = pr->value_of[c->g->nodes[i].in[0]];
     st->out[0] = new_value(pr, LV_PACKED, i, packed_size(c, i));
@@ -244,7 +244,7 @@ static void forward_node(lw_ctx *c, lw_program *pr, lw_list *list, int i, int tr
         return;
     }
     int packed = nd->op == OP_CONV && gr_conv_packed(nd) ? pack_input(c, pr, list, i, train) : -1;
-    lw_step *st = new_step(list, kinds[nd->op], i);
+    lw_step *st = lw_new_step(list, kinds[nd->op], i);
     st->train = train;
     for (int k = 0; k < 2; k++)
         if (nd->in[k] >= 0)
@@ -269,7 +269,7 @@ static void backward_group(lw_ctx *c, lw_program *pr, lw_list *list, int b)
     int z = group_output(grp);
     if (pr->grad_of[z] < 0)
         return;
-    lw_step *st = new_step(list, LW_BN_APPLY_BWD, z);
+    lw_step *st = lw_new_step(list, LW_BN_APPLY_BWD, z);
     const gr_node *bn = &c->g->nodes[b];
     st->group = *grp;
     /* per-image sums [n][3][C] and six coefficient rows [6][C] */
@@ -305,31 +305,31 @@ static void backward_node(lw_ctx *c, lw_program *pr, lw_list *list, int i)
     lw_step *st;
     switch (nd->op) {
     case OP_INPUT:
-        st = new_step(list, LW_INPUT_GRAD, i);
+        st = lw_new_step(list, LW_INPUT_GRAD, i);
         st->in[0] = dy;
         break;
     case OP_CONV:
     case OP_FC:
         if (dx >= 0) {
             int packed = c->packed_x[i] >= 0;
-            st = new_step(list, nd->op == OP_CONV ? LW_CONV_BWD_DATA : LW_FC_BWD_DATA, i);
+            st = lw_new_step(list, nd->op == OP_CONV ? LW_CONV_BWD_DATA : LW_FC_BWD_DATA, i);
             st->in[0] = dy;
             st->out[0] = packed ? new_value(pr, LV_PACKED, i, packed_size(c, i)) : dx;
             if (nd->op == OP_CONV)
                 st->out[1] = new_value(pr, LV_SCRATCH, i, c->weights[i]);
             if (packed) {
                 int dxp = st->out[0];
-                st = new_step(list, LW_CONV_SCATTER, i);
+                st = lw_new_step(list, LW_CONV_SCATTER, i);
                 st->in[0] = dxp;
                 st->out[0] = dx;
             }
         }
-        st = new_step(list, nd->op == OP_CONV ? LW_CONV_BWD_WEIGHTS : LW_FC_BWD_WEIGHTS, i);
+        st = lw_new_step(list, nd->op == OP_CONV ? LW_CONV_BWD_WEIGHTS : LW_FC_BWD_WEIGHTS, i);
         st->in[0] = c->packed_x[i] >= 0 ? c->packed_x[i] : x;
         st->in[1] = dy;
         break;
     case OP_RELU:
-        st = new_step(list, LW_RELU_BWD, i);
+        st = lw_new_step(list, LW_RELU_BWD, i);
         st->in[0] = pr->value_of[i];
         st->in[1] = dy;
         st->out[0] = dx;
@@ -339,13 +339,13 @@ static void backward_node(lw_ctx *c, lw_program *pr, lw_list *list, int i)
             pr->values[dx].alias = dy;
         break;
     case OP_MAXPOOL:
-        st = new_step(list, LW_MAXPOOL_BWD, i);
+        st = lw_new_step(list, LW_MAXPOOL_BWD, i);
         st->in[0] = x;
         st->in[1] = dy;
         st->out[0] = dx;
         break;
     case OP_AVGPOOL:
-        st = new_step(list, LW_AVGPOOL_BWD, i);
+        st = lw_new_step(list, LW_AVGPOOL_BWD, i);
         st->in[0] = dy;
         st->out[0] = dx;
         break;
@@ -358,7 +358,7 @@ static void backward_node(lw_ctx *c, lw_program *pr, lw_list *list, int i)
                 pr->values[dk].alias = dy; /* the add's gradient is its input's */
                 continue;
             }
-            st = new_step(list, LW_GRAD_PASS, i);
+            st = lw_new_step(list, LW_GRAD_PASS, i);
             st->in[0] = dy;
             st->out[0] = dk;
         }

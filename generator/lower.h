@@ -99,5 +99,7 @@ typedef struct {
 void lw_lower(const gr_graph *g, const long *sizes, const long *weights, int input_grad,
               lw_program *prog);
 void lw_free(lw_program *prog);
+/* A new step at the end of list, reading and writing nothing yet. */
+lw_step *lw_new_step(lw_list *list, lw_kind kind, int node);
 
 #endif

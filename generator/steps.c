@@ -235,12 +235,7 @@ static void forward_step(writer *w, const lw_step *st)
     case LW_MAXPOOL:
     case LW_AVGPOOL:
         comment(w, st, gr_op_name(nd->op));
-        if (st->kind == LW_RELU)
-            kn_relu_fwd(e, nd, fn);
-        else if (st->kind == LW_MAXPOOL)
-            kn_maxpool_fwd(e, nd, fn);
-        else
-            kn_avgpool_fwd(e, nd, fn);
+        kn_unary_fwd(e, nd, fn);
         sb_printf(o, "    %s(%s, %s);\n", fn, val(w, st->in[0], a), val(w, st->out[0], b));
         break;
     case LW_ADD:
