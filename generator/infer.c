@@ -430,19 +430,6 @@ static void float_list(strbuf *out, const float *v, int n)
         sb_printf(out, "%s%.9g", i ? ", " : "", (double)v[i]);
 }
 
-static void c_string(strbuf *out, const char *s)
-{
-    sb_printf(out, "\"");
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\')
-            sb_printf(out, "\\%c", *s);
-        else if ((unsigned char)*s < 32)
-            sb_printf(out, "\\%03o", (unsigned char)*s);
-        else
-            sb_append(out, s, 1);
-    sb_printf(out, "\"");
-}
-
 static void write_header(strbuf *h, const gr_graph *g, const in_model *m, const names *nm,
                          long arena_bytes, long weights_bytes, const char *target)
 {
@@ -492,7 +479,9 @@ static void write_entry(strbuf *c, const gr_graph *g, const in_model *m, const n
     sb_printf(c, "const char *const %s_class_names[%s_CLASSES] = {", id, up);
     for (int k = 0; k < m->n_classes; k++) {
         sb_printf(c, "%s", k ? ", " : "");
-        c_string(c, m->class_names[k]);
+        sb_printf(c, "\"");
+        sb_c_escaped(c, m->class_names[k]);
+        sb_printf(c, "\"");
     }
     sb_printf(c, "};\nconst float %s_mean[%s_IN_C] = %s_MEAN;\n", id, up, up);
     sb_printf(c, "const float %s_std[%s_IN_C] = %s_STD;\n", id, up, up);

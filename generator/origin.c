@@ -48,18 +48,6 @@ void or_emit_guard(strbuf *out, const char *target)
               "#pragma GCC target(\"%s\")\n#endif\n#endif\n\n", pragma);
 }
 
-/* A C string literal of s (gen's arguments are the user's text). */
-static void literal(strbuf *out, const char *s)
-{
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\')
-            sb_printf(out, "\\%c", *s);
-        else if ((unsigned char)*s < 32)
-            sb_printf(out, "\\%03o", (unsigned char)*s);
-        else
-            sb_append(out, s, 1);
-}
-
 void or_emit_build(strbuf *out, const char *target)
 {
     sb_printf(out, "    .build = &(const fn_build_info){\n");
@@ -74,7 +62,7 @@ void or_emit_build(strbuf *out, const char *target)
             continue;
         }
         sb_printf(out, " ");
-        literal(out, args[i]);
+        sb_c_escaped(out, args[i]);
     }
     sb_printf(out, "\",\n        .compiler = FN_COMPILER,\n        .features = FN_FEATURES,\n");
     sb_printf(out, "        .flags = FN_BUILD_FLAGS,\n    },\n");

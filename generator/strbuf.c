@@ -50,6 +50,17 @@ void sb_free(strbuf *sb)
     sb->len = sb->cap = 0;
 }
 
+void sb_c_escaped(strbuf *sb, const char *s)
+{
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\')
+            sb_printf(sb, "\\%c", *s);
+        else if ((unsigned char)*s < 32)
+            sb_printf(sb, "\\%03o", (unsigned char)*s);
+        else
+            sb_append(sb, s, 1);
+}
+
 const char *sb_thousands(char *buf, size_t size, double value)
 {
     char digits[64];
