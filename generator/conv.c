@@ -65,6 +65,12 @@ static int same_tile(const micro_tile *a, const micro_tile *b)
     return 1;
 }
 
+/* "nd" for 2, "rd" for 3, "th" above: a stride as "every 2nd column" */
+static const char *ordinal(int n)
+{
+    return n == 2 ? "nd" : n == 3 ? "rd" : "th";
+}
+
 /* The distinct micro-kernels of a pass: a row's tiles differ only near its
    ends (a flat 1x1 conv's row is a whole image, thousands of tiles), a
    plane's pixels by the taps that reach them. */
@@ -387,7 +393,7 @@ static void emit_row_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
         if (step > 1)
             snprintf(about, sizeof about, "%d pixels of a row, every %d%s from column %d", pix,
-                     step, step == 2 ? "nd" : step == 3 ? "rd" : "th", col0[i]);
+                     step, ordinal(step), col0[i]);
         else
             snprintf(about, sizeof about, "%d pixels of a row from column %d", pix, col0[i]);
         emit_micro_kernel(e, cp, t, 1, bias, accumulate, sums, chunk, kname, about);
@@ -399,7 +405,7 @@ static void emit_row_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int
               p * q);
     if (step > 1)
         sb_printf(k, ", a phase of every %d%s column at a time: each tap reaches every pixel of a tile",
-                  step, step == 2 ? "nd" : step == 3 ? "rd" : "th");
+                  step, ordinal(step));
     if (chunk < cp->in_blocks)
         sb_printf(k, ", %d input blocks a call", chunk);
     sb_printf(k, " */\n");

@@ -28,14 +28,22 @@ static const pl_node *plan_of(const em_ctx *e, const gr_node *nd)
 /* Appends the kernel from `section` unless one of that name is already defined. */
 static int is_new_kernel(em_ctx *e, const char *name);
 
-static void define(em_ctx *e, const char *name, const char *section, tpl_vars *v)
+/* ... in the generated file's section `key` (a conv's kernels sit with their
+   layer shape's). */
+static void define_in(em_ctx *e, const char *key, const char *name, const char *section,
+                      tpl_vars *v)
 {
     if (!is_new_kernel(e, name))
         return;
-    em_section_open(e, name);
+    em_section_open(e, key);
     tpl_set(v, "FN", "%s", name);
     tpl_render(e->kernels, section, v);
     sb_printf(e->kernels, "\n");
+}
+
+static void define(em_ctx *e, const char *name, const char *section, tpl_vars *v)
+{
+    define_in(e, name, name, section, v);
 }
 
 static void nchw(char *buf, size_t size, gr_shape s)
@@ -152,12 +160,7 @@ void kn_conv_pack(em_ctx *e, const gr_node *nd, int scatter, int accumulate, cha
     }
     snprintf(name, KN_NAME, "%s_%s%s", r->shape, scatter ? "scatter" : "pack",
              acc_suffix(accumulate));
-    if (!is_new_kernel(e, name))
-        return;
-    em_section_open(e, r->shape);
-    tpl_set(&v, "FN", "%s", name);
-    tpl_render(e->kernels, scatter ? "conv_scatter" : "conv_pack", &v);
-    sb_printf(e->kernels, "\n");
+    define_in(e, r->shape, name, scatter ? "conv_scatter" : "conv_pack", &v);
 }
 
 /* "maxpool3x3s2p1_64_112x112" + suffix; defines the shape's window search

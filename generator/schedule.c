@@ -222,7 +222,7 @@ int sc_legal(const gr_graph *g, const pl_plan *p, const tg_target *t, int node, 
             int most = ge_phase_pixels(&cp, 0) < SC_MAX_P ? ge_phase_pixels(&cp, 0) : SC_MAX_P;
             if (tile->p < 1 || tile->p > most)
                 return WHY("p=%d: a row tile holds 1 to %d pixels here%s", tile->p, most,
-                           ge_row_phases(&cp) > 1 ? " (of one phase: every other column)" : "");
+                           ge_row_phases(&cp) > 1 ? " (of one phase: every stride-th column)" : "");
         }
     }
     /* more accumulators than registers cannot be a register tile; up to that
