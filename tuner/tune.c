@@ -684,11 +684,11 @@ static int tune_all(tn_env *env, sc_schedule *s, tn_task *tasks, int n)
     int measured = 0, cached = 0, skipped = 0, n_jobs = 0;
     tn_job *jobs = xcalloc((size_t)n + 1, sizeof *jobs);
     int *job_of = xcalloc((size_t)n + 1, sizeof *job_of);
-    char key[640];
+    char (*key)[640] = xcalloc((size_t)n + 1, sizeof *key); /* its kernel's hash: once a task */
     for (int i = 0; i < n; i++) {
-        cache_key(env, &s->recs[tasks[i].rec], key, sizeof key);
+        cache_key(env, &s->recs[tasks[i].rec], key[i], sizeof key[i]);
         job_of[i] = -1;
-        if (cache_lookup(env, key, &s->recs[tasks[i].rec], &tasks[i])) {
+        if (cache_lookup(env, key[i], &s->recs[tasks[i].rec], &tasks[i])) {
             tasks[i].measured = tasks[i].cached = 1;
             cached++;
         } else {
@@ -711,8 +711,7 @@ static int tune_all(tn_env *env, sc_schedule *s, tn_task *tasks, int n)
             if (interrupted)
                 break;
             if (t->measured) {
-                cache_key(env, r, key, sizeof key);
-                cache_store(env, key, r, t);
+                cache_store(env, key[i], r, t);
                 measured++;
             }
         }
@@ -720,6 +719,7 @@ static int tune_all(tn_env *env, sc_schedule *s, tn_task *tasks, int n)
     }
     free(jobs);
     free(job_of);
+    free(key);
     if (interrupted) {
         fprintf(stderr, "tune: interrupted: %d tasks measured and cached in %s; run tune again "
                         "to go on (no schedule file written)\n", measured, env->o->cache_dir);
