@@ -584,23 +584,6 @@ void cv_forward_into(em_ctx *e, const gr_node *nd, const sc_record *r, int accum
     emit_pass(e, &cp, r, nd->bias, accumulate, 1, name, &io);
 }
 
-/* Does kernel row r (column s) reach any output row (column) of the pass? */
-static int row_used(const ge_pass *cp, int r)
-{
-    for (int row = 0; row < cp->out_h; row++)
-        if (ge_src_row(cp, row, r) >= 0)
-            return 1;
-    return 0;
-}
-
-static int col_used(const ge_pass *cp, int s)
-{
-    for (int col = 0; col < cp->out_w; col++)
-        if (ge_src_col(cp, col, s) >= 0)
-            return 1;
-    return 0;
-}
-
 /* W [k/V][c/V][r][s][V c][V k] -> Wt [c/V][k/V][r][s][V k][V c], the weights of
    the transposed convolution, for the taps that reach some pixel (on small
    images most taps of a 3x3 fall on padding). */
@@ -609,7 +592,7 @@ static void emit_transpose(em_ctx *e, const ge_shape *s, const ge_pass *cp, cons
     int v = e->target->vlen, n_taps = 0, taps[MAX_TAPS];
     for (int r = 0; r < s->kh; r++)
         for (int c = 0; c < s->kw; c++)
-            if (row_used(cp, r) && col_used(cp, c))
+            if (ge_tap_used(cp, r, c))
                 taps[n_taps++] = r * s->kw + c;
     strbuf *k = e->kernels;
     sb_printf(k, "/* weights [k/%d][c/%d][r][s][c][k] -> [c/%d][k/%d][r][s][k][c] for backward data",

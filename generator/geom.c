@@ -68,6 +68,37 @@ int ge_src_col(const ge_pass *cp, int col, int s)
     return src_index(cp, col, s, cp->pad_l, cp->in_w);
 }
 
+int ge_tap_used(const ge_pass *cp, int r, int s)
+{
+    int row_used = 0, col_used = 0;
+    for (int row = 0; row < cp->out_h && !row_used; row++)
+        row_used = ge_src_row(cp, row, r) >= 0;
+    for (int col = 0; col < cp->out_w && !col_used; col++)
+        col_used = ge_src_col(cp, col, s) >= 0;
+    return row_used && col_used;
+}
+
+int ge_taps_used(const ge_pass *cp)
+{
+    int n = 0;
+    for (int r = 0; r < cp->kh; r++)
+        for (int s = 0; s < cp->kw; s++)
+            n += ge_tap_used(cp, r, s);
+    return n;
+}
+
+long ge_tap_pixels(const ge_pass *cp)
+{
+    long rows = 0, cols = 0; /* (output row, kernel row) pairs that read data; columns */
+    for (int r = 0; r < cp->kh; r++)
+        for (int row = 0; row < cp->out_h; row++)
+            rows += ge_src_row(cp, row, r) >= 0;
+    for (int s = 0; s < cp->kw; s++)
+        for (int col = 0; col < cp->out_w; col++)
+            cols += ge_src_col(cp, col, s) >= 0;
+    return rows * cols;
+}
+
 int ge_row_phases(const ge_pass *cp)
 {
     return cp->backward ? cp->stride : 1;

@@ -48,6 +48,14 @@ ge_pass ge_backward_data(const ge_shape *s, int vlen);
    gap. */
 int ge_src_row(const ge_pass *cp, int row, int r);
 int ge_src_col(const ge_pass *cp, int col, int s);
+/* Does tap (r, s) reach some output pixel of the pass (on small planes most
+   taps of a 3x3 fall on padding)?  ge_taps_used: how many taps do. */
+int ge_tap_used(const ge_pass *cp, int r, int s);
+int ge_taps_used(const ge_pass *cp);
+/* (output pixel, tap) pairs of one image's plane whose tap reads data: the
+   broadcasts a pass makes of each input channel (padding and a strided
+   transposed pass's gaps left out). */
+long ge_tap_pixels(const ge_pass *cp);
 /* A row pass's output columns fall into phases that read the same taps: a
    strided backward-data pass's columns of each residue mod the stride (a
    tile of one phase has every pixel reached by each tap it uses), else one. */

@@ -42,13 +42,34 @@ int sc_kind_of_name(const char *word)
 
 /* ----------------------------------------------------------- the model */
 
+static double larger(double a, double b)
+{
+    return a > b ? a : b;
+}
+
 /* Cycles of one micro-kernel step of `fmas` FMAs and `loads` loads. */
 static double step_cycles(const tg_target *t, int fmas, int loads)
 {
     int in_flight = t->fma_pipes * t->fma_latency;
     double fma = (double)(fmas > in_flight ? fmas : in_flight) / t->fma_pipes;
     double load = (double)loads / t->loads_a_cycle;
-    return (fma > load ? fma : load) + t->step_overhead;
+    return larger(fma, load) + t->step_overhead;
+}
+
+/* Weights from L3: a thread's consecutive tasks (outer=blocks: the rows or
+   plane tiles of one group of q output vectors) share that group's weights,
+   the taps that reach a pixel for every input block; when those are more than
+   L2 keeps for them (l2_weights) each task streams them from L3 again.  The
+   cycles a vector FMA that takes, for tasks of `planes` images' planes (a
+   row task's share of one); 0 when the weights stay in L2. */
+static double stream_cost(const tg_target *t, const ge_pass *cp, int q, double planes)
+{
+    enum { LINE_BYTES = 64 };
+    long bytes = (long)q * t->vlen * cp->in_blocks * t->vlen * ge_taps_used(cp) * (long)sizeof(float);
+    if (bytes <= t->l2_weights)
+        return 0;
+    double fmas = planes * ge_tap_pixels(cp) * q * cp->in_blocks * cp->c_count;
+    return (double)bytes / LINE_BYTES / t->l3_lines_a_cycle / fmas;
 }
 
 /* A row pass: every tile of an output row, the last of each phase
@@ -65,7 +86,7 @@ static double row_cost(const tg_target *t, const ge_pass *cp, int p, int q)
             cycles += step_cycles(t, pix * q, pix + q);
         }
     }
-    return cycles / fmas;
+    return larger(cycles / fmas, stream_cost(t, cp, q, 1.0 / cp->out_h));
 }
 
 /* A plane pass: a step for each tap, over the tile's pixels of `images`
@@ -73,7 +94,8 @@ static double row_cost(const tg_target *t, const ge_pass *cp, int p, int q)
 static double plane_cost(const tg_target *t, const ge_pass *cp, int images, int q)
 {
     int pix = images * ge_plane_span(cp);
-    return step_cycles(t, pix * q, pix + q) / (pix * q);
+    return larger(step_cycles(t, pix * q, pix + q) / (pix * q),
+                  stream_cost(t, cp, q, images));
 }
 
 /* Backward weights: q vectors x kw columns x cc channels of dW a step (kw = 1
@@ -92,7 +114,7 @@ static double weight_cost(const tg_target *t, int kw, int stride, int q, int cc,
     if (row_pixels * (q + stride) * t->vlen * (long)sizeof(float) <= t->l1_rows)
         lines = lines * cc / c_count; /* the first sweep fetches, the others hit */
     double streaming = lines / t->lines_a_cycle;
-    return (cycles > streaming ? cycles : streaming) / fmas;
+    return larger(cycles, streaming) / fmas;
 }
 
 /* weight_cost of tile for shape s: a row pass's rows, a plane pass's taps

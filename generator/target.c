@@ -12,6 +12,12 @@
  * lines_a_cycle is what a dW tile sweeping a long row measured: on Zen 4 a
  * 1x1's q=4 cc=4 tile (5 new lines a 16 FMAs) ran 1.3x slower than q=2 cc=8
  * (3 lines), which loads alone do not explain; half a line a cycle does.
+ * l2_weights is the weights a thread's consecutive row tasks may share from L2
+ * (640 KiB of Zen 4/5's 1 MiB: the input rows and outputs need the rest), and
+ * l3_lines_a_cycle what ResNet-50's 3x3 512->512 convolutions at 7x7 ran at
+ * when a q=4 tile's 1.2 MB of weights streamed from L3 for every row: 53-55%
+ * of the peak on Zen 5, both cores streaming, which 0.19 lines a cycle
+ * predicts (q=2, 590 KB, ran at 77-85%; docs/PERFORMANCE.md).
  */
 #include <stddef.h>
 #include <string.h>
@@ -19,9 +25,9 @@
 #include "target.h"
 
 static const tg_target targets[] = {
-    {"avx512", "-mavx512f -mfma", 16, 32, 20, 2, 4, 2, 1.5, 0.25, 24 * 1024, 32 * 1024, 0.5, 2L << 20},
-    {"avx2", "-mavx2 -mfma", 8, 16, 10, 2, 4, 2, 1.5, 0.25, 24 * 1024, 32 * 1024, 0.5, 512L << 10},
-    {"generic", "", 4, 16, 10, 2, 4, 2, 1.5, 0.25, 24 * 1024, 32 * 1024, 0.5, 512L << 10},
+    {"avx512", "-mavx512f -mfma", 16, 32, 20, 2, 4, 2, 1.5, 0.25, 24 * 1024, 32 * 1024, 0.5, 640 * 1024, 0.19},
+    {"avx2", "-mavx2 -mfma", 8, 16, 10, 2, 4, 2, 1.5, 0.25, 24 * 1024, 32 * 1024, 0.5, 320 * 1024, 0.19},
+    {"generic", "", 4, 16, 10, 2, 4, 2, 1.5, 0.25, 24 * 1024, 32 * 1024, 0.5, 320 * 1024, 0.19},
 };
 
 const tg_target *tg_find(const char *name)

@@ -24,7 +24,8 @@ typedef struct {
     long l1_weights;        /* bytes of weights the tiles of a row may share from L1 */
     long l1_rows;           /* bytes of dY and X rows a dW tile's passes reuse from L1 */
     double lines_a_cycle;   /* cache lines L1 takes from L2 a cycle, streaming */
-    long l2_bytes;          /* L2 a core */
+    long l2_weights;        /* bytes of weights a thread's tasks reuse from L2 */
+    double l3_lines_a_cycle; /* cache lines a core takes from L3 a cycle, both streaming */
 } tg_target;
 
 /* The target named `name`, or NULL. */

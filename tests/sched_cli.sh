@@ -54,6 +54,22 @@ summary '^conv1 +fwd .*outer=images .*s\.sched:3' >/dev/null || fail "the * line
 summary '^conv1 +bwd_weights .*model$' >/dev/null || fail "the * fwd line touched a bwd_weights"
 checks=$((checks + 4))
 
+# ---- the model keeps a thread's weights in L2 ----
+# ResNet-18's 3x3 512->512 at 7x7: a q=4 group's weights (1.2 MB) would
+# stream from L3 for every row, q=2's (590 KB) stay; 256->256 at 14x14 keeps
+# q=4 (590 KB).  Forced back to q=4, the model says what that costs.
+sched "# the model's own records"
+summary '^layer4\.1\.conv2 +fwd .*p=7 q=2 chunk=1 outer=blocks .*model$' >/dev/null ||
+    fail "the model put a 512->512 7x7 forward's weights beyond L2 (not q=2)"
+summary '^layer4\.1\.conv2 +bwd_data .*q=2 chunk=1 outer=blocks .*model$' >/dev/null ||
+    fail "the model put a 512->512 7x7 backward data's weights beyond L2 (not q=2)"
+summary '^layer3\.1\.conv2 +fwd .* q=4 chunk=1 outer=blocks .*model$' >/dev/null ||
+    fail "the model left q=4 for a 256->256 14x14, whose weights fit L2"
+sched "layer4.1.conv2 fwd p=4 q=4"
+summary '^layer4\.1\.conv2 +fwd .*p=4 q=4 .* 0\.9[0-9]+ +5[0-9]% +s\.sched:1$' >/dev/null ||
+    fail "a q=4 tile of a 512->512 7x7 is not predicted near 54% of peak (weights from L3)"
+checks=$((checks + 4))
+
 # ---- made for another target: a warning, then used where legal ----
 sched "target avx2" "layer3.1.conv2 fwd p=9 q=4" "layer3.1.conv1 fwd q=2"
 check "another target's file" 0 "made for target avx2, generating for avx512" \
