@@ -46,8 +46,10 @@ static void random_batch(const fn_network *net, fn_buffers *b)
         b->labels[i] = (int32_t)fn_rng_below(&rng, (uint64_t)net->classes);
 }
 
-/* One step of the kind profiled; its wall time. */
-static double run_step(const fn_network *net, fn_model *m, fn_optim *opt, int eval)
+/* One step of the kind profiled; its wall time.  The optimizer's share is
+   added to *optim_seconds: it is runtime code, not a step of the network's. */
+static double run_step(const fn_network *net, fn_model *m, fn_optim *opt, int eval,
+                       double *optim_seconds)
 {
     double start = fn_now();
     if (eval) {
@@ -55,9 +57,20 @@ static double run_step(const fn_network *net, fn_model *m, fn_optim *opt, int ev
     } else {
         net->forward(&m->buf, FN_TRAIN);
         net->backward(&m->buf);
+        double optim_start = fn_now();
         fn_optim_step(opt, m->buf.params, m->buf.grads, 0.01f);
+        *optim_seconds += fn_now() - optim_start;
     }
     return fn_now() - start;
+}
+
+/* The SGD update's row: what a training step spends outside the network's
+   kernels, reading and writing every parameter, its gradient and momentum. */
+static void print_optimizer(const fn_network *net, double seconds, int steps, int width)
+{
+    char what[64];
+    snprintf(what, sizeof what, "SGD, %.1f M parameters", net->n_param_floats / 1e6);
+    printf("%-32s %-*s %9.2f\n", "(optimizer)", width, what, 1e3 * seconds / steps);
 }
 
 static void cell(double seconds, double flops, double steps, double peak)
@@ -76,7 +89,7 @@ static void cell(double seconds, double flops, double steps, double peak)
 }
 
 static void print_table(const fn_network *net, const layer_time *lt, int steps, double peak,
-                        int eval)
+                        int eval, double optim_seconds)
 {
     printf("\n%-32s %-16s %9s %8s %6s", "layer", "op", eval ? "eval ms" : "fwd ms", "GFLOP/s",
            "peak");
@@ -102,11 +115,13 @@ static void print_table(const fn_network *net, const layer_time *lt, int steps, 
     if (!eval)
         printf(" %9.2f", 1e3 * total[FN_PASS_BACKWARD] / steps);
     printf("\n");
+    if (!eval)
+        print_optimizer(net, optim_seconds, steps, 16);
 }
 
 /* One row per kernel call, in the order the generated functions make them. */
 static void print_steps(const fn_network *net, const double *profile, int steps, double peak,
-                        int eval)
+                        int eval, double optim_seconds)
 {
     printf("\n%-32s %-40s %9s %8s %6s  %s\n", "layer", "kernel call", "ms", "GFLOP/s", "peak",
            "kernel and schedule");
@@ -118,6 +133,8 @@ static void print_steps(const fn_network *net, const double *profile, int steps,
         cell(profile[s], st->flops * steps, steps, peak);
         printf("  %s%s%s\n", st->kernel, *st->schedule ? "  " : "", st->schedule);
     }
+    if (!eval)
+        print_optimizer(net, optim_seconds, steps, 40);
 }
 
 int fn_cli_profile(const fn_network *net, int argc, char **argv)
@@ -166,8 +183,10 @@ int fn_cli_profile(const fn_network *net, int argc, char **argv)
     double peak = net->fma_peak(n_threads);
     printf("%s profile: batch %d, %d threads, target %s; FMA peak %.1f GFLOP/s (measured)\n",
            net->name, net->batch, n_threads, net->target, peak);
+    double optim_seconds = 0;
     for (int i = 0; i < warmup; i++)
-        run_step(net, &m, &opt, eval);
+        run_step(net, &m, &opt, eval, &optim_seconds);
+    optim_seconds = 0;
 
     double *profile = calloc((size_t)net->n_steps, sizeof *profile);
     double *step_time = calloc((size_t)steps, sizeof *step_time);
@@ -175,7 +194,7 @@ int fn_cli_profile(const fn_network *net, int argc, char **argv)
     double step_flops = 0;
     m.buf.profile = profile;
     for (int i = 0; i < steps; i++)
-        step_time[i] = run_step(net, &m, &opt, eval);
+        step_time[i] = run_step(net, &m, &opt, eval, &optim_seconds);
     m.buf.profile = NULL;
     for (int s = 0; s < net->n_steps; s++) {
         const fn_step *st = &net->steps[s];
@@ -187,9 +206,9 @@ int fn_cli_profile(const fn_network *net, int argc, char **argv)
     printf("%d %s steps after %d untimed; per layer: mean milliseconds a step\n", steps,
            eval ? "inference" : "training", warmup);
     if (by_call)
-        print_steps(net, profile, steps, peak, eval);
+        print_steps(net, profile, steps, peak, eval, optim_seconds);
     else
-        print_table(net, lt, steps, peak, eval);
+        print_table(net, lt, steps, peak, eval, optim_seconds);
 
     double mid = median(step_time, steps);
     printf("\nstep: median %.2f ms (fastest %.2f), %.2f images/s, %.1f GFLOP a step, "

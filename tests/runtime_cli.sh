@@ -307,6 +307,17 @@ run "NaN loss" 1 "$NET" train --resume "$D" --epochs 3 --lr 1e30 --wd 1e30 &&
 grep -qE "the loss is (NaN|infinite)" "$W/out" || fail "NaN loss: no 'the loss is NaN' message"
 same "NaN loss: checkpoint" "$D" "$W/killed.before"
 
+# ---- profile: a row per layer or per kernel call, the optimizer's own row ----
+run "profile" 0 "$NET" profile --steps 2 --warmup 1 --threads 1 &&
+    expect "profile" "all layers" && expect "profile" "(optimizer)" &&
+    expect "profile" "SGD, " && expect "profile" "of peak"
+run "profile --calls" 0 "$NET" profile --steps 2 --warmup 0 --calls &&
+    expect "profile --calls" "conv backward weights" && expect "profile --calls" "(optimizer)"
+grep -qE '^layer1\.0\.conv1 +conv +[0-9.]+ +[0-9.]+ +[0-9.]+% +conv3x3s1p1_.*_fwd +(row|plane) p=' \
+    "$W/out" || fail "profile --calls: layer1.0.conv1 has no kernel and tile beside its time"
+run "profile --eval" 0 "$NET" profile --steps 2 --eval &&
+    ! grep -q "(optimizer)" "$W/out" || fail "profile --eval: an optimizer row without a step of it"
+
 # ---- the progress bar on a terminal ----
 if command -v script >/dev/null; then
     checks=$((checks + 1))
