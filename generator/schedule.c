@@ -100,31 +100,24 @@ static double plane_cost(const tg_target *t, const ge_pass *cp, int images, int 
 
 /* Backward weights: q vectors x kw columns x cc channels of dW a step (kw = 1
    for a plane's per-tap tiles), q dY loads and kw x cc broadcasts.  A step
-   also moves on to q new lines of dY and `stride` of X; a tile sweeps its
-   rows once for each cc channels of a block, and unless those rows
-   (`row_pixels` of each) stay in L1 between the sweeps every one streams
-   them from L2 again, which a long flat row of a 1x1 does. */
-static double weight_cost(const tg_target *t, int kw, int stride, int q, int cc, int c_count,
-                          long row_pixels)
+   also moves on to q new lines of dY and `stride` of X, q + 1 streams, and
+   pays for them even when its rows would stay in L1 between its sweeps: on
+   ResNet-50's 7x7 1x1 layers (49-pixel rows, in L1 either way) q=4 cc=4 ran
+   1.24-1.29x slower than q=2 cc=8, the same FMAs and loads (tune, idle). */
+static double weight_cost(const tg_target *t, int kw, int stride, int q, int cc)
 {
     int fmas = q * kw * cc, loads = q + kw * cc;
     int in_flight = t->fma_pipes * t->fma_latency;
     double cycles = ((fmas > in_flight ? fmas : in_flight) + loads * t->wt_load_cost) / t->fma_pipes;
-    double lines = q + (stride < kw ? stride : kw);
-    if (row_pixels * (q + stride) * t->vlen * (long)sizeof(float) <= t->l1_rows)
-        lines = lines * cc / c_count; /* the first sweep fetches, the others hit */
-    double streaming = lines / t->lines_a_cycle;
+    double streaming = (q + (stride < kw ? stride : kw)) / t->lines_a_cycle;
     return larger(cycles, streaming) / fmas;
 }
 
-/* weight_cost of tile for shape s: a row pass's rows, a plane pass's taps
-   over every image's plane. */
+/* weight_cost of tile for shape s: a row pass's rows, a plane pass's taps. */
 static double shape_weight_cost(const tg_target *t, const ge_shape *s, const sc_tile *tile)
 {
     int plane = tile->kind == SC_PLANE;
-    return weight_cost(t, plane ? 1 : s->kw, plane ? 1 : s->stride, tile->q, tile->cc,
-                       ge_channels(s, t->vlen),
-                       plane ? (long)s->n * s->out_h * s->out_w : s->out_w);
+    return weight_cost(t, plane ? 1 : s->kw, plane ? 1 : s->stride, tile->q, tile->cc);
 }
 
 /* The input blocks a micro-kernel call sweeps: the largest divisor of
@@ -141,10 +134,15 @@ static int model_chunk(const tg_target *t, const ge_pass *cp, int q)
 }
 
 /* The model's chunk for tile: a whole-plane tile sweeps every input block
-   (its weights serve every pixel of the plane), any other tile model_chunk's. */
+   (its weights serve every pixel of the plane), and so does a flat or packed
+   1x1's (tuning ResNet-50 on Zen 5 found every input block a call 1.03-1.14x
+   faster than model_chunk's for q=4 and within 2% for q=2: along a long row
+   the weights come from L2 as fast, and the accumulators go to memory once);
+   a row tile model_chunk's. */
 static int tile_chunk(const tg_target *t, const ge_pass *cp, const sc_tile *tile)
 {
-    if (tile->kind == SC_PLANE && ge_plane_span(cp) > 1)
+    if ((tile->kind == SC_PLANE && ge_plane_span(cp) > 1) || tile->kind == SC_FLAT ||
+        tile->kind == SC_PACKED)
         return cp->in_blocks;
     return model_chunk(t, cp, tile->q);
 }
@@ -269,8 +267,11 @@ static void consider(sc_record *r, const sc_tile *tile, double score, double *be
     }
 }
 
-/* The model's tile of (node, pass) and its runner-up: the lowest cost, larger
-   q first so that on a tie (within 0.2%) the tile with fewer loads wins. */
+/* The model's tile of (node, pass) and its runner-up: the lowest cost.  On a
+   tie (within 0.2%) a row tile of more pixels and fewer vectors wins (fewer
+   weight streams: tuning found p=10 q=2 1.04-1.07x faster than p=5 q=4 on
+   ResNet-50's 28x28 3x3s), except in a strided forward pass (its 56x56 3x3
+   ran 1.21x slower so), and a plane tile of more vectors (fewer loads). */
 static void model_choice(const sc_env *env, sc_record *r)
 {
     const tg_target *t = env->t;
@@ -284,14 +285,16 @@ static void model_choice(const sc_env *env, sc_record *r)
         int c_count = ge_channels(&s, t->vlen), kw = kind == SC_PLANE ? 1 : s.kw;
         for (int q = 1; q <= 4 && q <= s.out_blocks; q++)
             for (int cc = 1; cc <= c_count; cc++) {
-                if (s.out_blocks % q || c_count % cc || q * kw * cc + q + 2 > t->vregs)
+                if (s.out_blocks % q || c_count % cc || q * kw * cc > t->max_acc)
                     continue;
                 tile.q = q, tile.cc = cc;
                 consider(r, &tile, 1 / shape_weight_cost(t, &s, &tile), &best, &second);
             }
     } else {
         ge_pass cp = geometry(env, r->node, r->pass);
-        for (int q = 4; q >= 1; q--) {
+        int more_vectors_first = kind == SC_PLANE || (cp.stride > 1 && !cp.backward);
+        for (int i = 0; i < 4; i++) {
+            int q = more_vectors_first ? 4 - i : 1 + i;
             if (q > cp.out_blocks || cp.out_blocks % q)
                 continue;
             int span = kind == SC_PLANE ? ge_plane_span(&cp) : 1;

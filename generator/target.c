@@ -9,9 +9,10 @@
  * accumulators of 32 registers (10 of 16) it spills inside the FMA loop
  * (docs/PERFORMANCE.md).  l1_weights is the weight budget that measured best
  * for 1x1 convolutions from many channels: 24 KiB of a 48 KiB L1.
- * lines_a_cycle is what a dW tile sweeping a long row measured: on Zen 4 a
- * 1x1's q=4 cc=4 tile (5 new lines a 16 FMAs) ran 1.3x slower than q=2 cc=8
- * (3 lines), which loads alone do not explain; half a line a cycle does.
+ * lines_a_cycle is what dW tiles measured (build/tune on ResNet-50, an idle
+ * Zen 5): a step that moves on to 5 new lines (q=4 cc=4 on a 1x1) ran 1.27x
+ * the time of one moving on to 3 (q=2 cc=8) with the same FMAs and loads,
+ * which 0.43 lines a cycle predicts.
  * l2_weights is the weights a thread's consecutive row tasks may share from L2
  * (640 KiB of Zen 4/5's 1 MiB: the input rows and outputs need the rest), and
  * l3_lines_a_cycle what ResNet-50's 3x3 512->512 convolutions at 7x7 ran at
@@ -25,9 +26,9 @@
 #include "target.h"
 
 static const tg_target targets[] = {
-    {"avx512", "-mavx512f -mfma", 16, 32, 20, 2, 4, 2, 1.5, 0.25, 24 * 1024, 32 * 1024, 0.5, 640 * 1024, 0.19},
-    {"avx2", "-mavx2 -mfma", 8, 16, 10, 2, 4, 2, 1.5, 0.25, 24 * 1024, 32 * 1024, 0.5, 320 * 1024, 0.19},
-    {"generic", "", 4, 16, 10, 2, 4, 2, 1.5, 0.25, 24 * 1024, 32 * 1024, 0.5, 320 * 1024, 0.19},
+    {"avx512", "-mavx512f -mfma", 16, 32, 20, 2, 4, 2, 1.5, 0.25, 24 * 1024, 0.43, 640 * 1024, 0.19},
+    {"avx2", "-mavx2 -mfma", 8, 16, 10, 2, 4, 2, 1.5, 0.25, 24 * 1024, 0.43, 320 * 1024, 0.19},
+    {"generic", "", 4, 16, 10, 2, 4, 2, 1.5, 0.25, 24 * 1024, 0.43, 320 * 1024, 0.19},
 };
 
 const tg_target *tg_find(const char *name)

@@ -22,8 +22,7 @@ typedef struct {
     double step_overhead;   /* cycles of loop and address upkeep a micro-kernel step */
     double wt_load_cost;    /* backward weights: FMA slots one load or broadcast costs */
     long l1_weights;        /* bytes of weights the tiles of a row may share from L1 */
-    long l1_rows;           /* bytes of dY and X rows a dW tile's passes reuse from L1 */
-    double lines_a_cycle;   /* cache lines L1 takes from L2 a cycle, streaming */
+    double lines_a_cycle;   /* new cache lines a dW tile's steps take a cycle */
     long l2_weights;        /* bytes of weights a thread's tasks reuse from L2 */
     double l3_lines_a_cycle; /* cache lines a core takes from L3 a cycle, both streaming */
 } tg_target;

@@ -33,7 +33,7 @@ summary() { "$GEN" -S "$S" --summary --schedule "$NET" | grep -E "$1"; }
 # ---- a layer's record: its kernel, its record comment, its call ----
 sched "layer3.1.conv2 bwd_weights q=2 cc=4"
 "$GEN" -S "$S" -o "$OUT" "$NET" || fail "a legal layer record was refused"
-grep -q "set by:   s.sched:1 (the model chose q=4 cc=2)" "$OUT" ||
+grep -q "set by:   s.sched:1 (the model chose q=2 cc=2)" "$OUT" ||
     fail "the kernel's record does not say the file set it"
 grep -q "conv3x3s1p1_256to256_14x14_n8_bwd_weights_t2x4(A" "$OUT" ||
     fail "layer3.1.conv2's call does not name the file's kernel"
@@ -69,6 +69,17 @@ sched "layer4.1.conv2 fwd p=4 q=4"
 summary '^layer4\.1\.conv2 +fwd .*p=4 q=4 .* 0\.9[0-9]+ +5[0-9]% +s\.sched:1$' >/dev/null ||
     fail "a q=4 tile of a 512->512 7x7 is not predicted near 54% of peak (weights from L3)"
 checks=$((checks + 4))
+# what tuning taught it: a 1x1's call sweeps every input block; a dW tile
+# stays within the accumulators GCC keeps (q=4 cc=2 of a 3x3 is 24) and
+# counts the streams it moves along (fewer dY vectors, more channels)
+sched "# the model's own records"
+summary '^layer4\.0\.downsample\.0 +fwd +.* packed +p=[0-9]+ q=2 chunk=16 ' >/dev/null ||
+    fail "a packed 1x1 from 256 channels does not sweep its 16 input blocks a call"
+summary '^layer3\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' >/dev/null ||
+    fail "a 3x3's dW tile is not q=2 cc=2 (12 accumulators, 3 streams)"
+summary '^layer4\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' >/dev/null ||
+    fail "a 512->512 7x7's dW tile is not q=2 cc=2"
+checks=$((checks + 3))
 
 # ---- made for another target: a warning, then used where legal ----
 sched "target avx2" "layer3.1.conv2 fwd p=9 q=4" "layer3.1.conv1 fwd q=2"
