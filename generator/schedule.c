@@ -268,10 +268,11 @@ static void consider(sc_record *r, const sc_tile *tile, double score, double *be
 }
 
 /* The model's tile of (node, pass) and its runner-up: the lowest cost.  On a
-   tie (within 0.2%) a row tile of more pixels and fewer vectors wins (fewer
-   weight streams: tuning found p=10 q=2 1.04-1.07x faster than p=5 q=4 on
-   ResNet-50's 28x28 3x3s), except in a strided forward pass (its 56x56 3x3
-   ran 1.21x slower so), and a plane tile of more vectors (fewer loads). */
+   tie (within 0.2%) the tile of more pixels and fewer vectors wins: fewer
+   weight streams (tuning found p=10 q=2 1.04-1.07x faster than p=5 q=4 on
+   ResNet-50's 28x28 3x3s, and 8 images x 2 vectors 1.08-1.44x faster than
+   4 x 4 on every plane of at most 4 pixels of ResNet-18 28x28x1), except in
+   a strided forward row pass (ResNet-50's 56x56 3x3 ran 1.21x slower so). */
 static void model_choice(const sc_env *env, sc_record *r)
 {
     const tg_target *t = env->t;
@@ -292,7 +293,7 @@ static void model_choice(const sc_env *env, sc_record *r)
             }
     } else {
         ge_pass cp = geometry(env, r->node, r->pass);
-        int more_vectors_first = kind == SC_PLANE || (cp.stride > 1 && !cp.backward);
+        int more_vectors_first = kind != SC_PLANE && cp.stride > 1 && !cp.backward;
         for (int i = 0; i < 4; i++) {
             int q = more_vectors_first ? 4 - i : 1 + i;
             if (q > cp.out_blocks || cp.out_blocks % q)

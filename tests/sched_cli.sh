@@ -79,7 +79,10 @@ summary '^layer3\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' >/dev/null ||
     fail "a 3x3's dW tile is not q=2 cc=2 (12 accumulators, 3 streams)"
 summary '^layer4\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' >/dev/null ||
     fail "a 512->512 7x7's dW tile is not q=2 cc=2"
-checks=$((checks + 3))
+"$GEN" --summary --schedule -D input=28x28x1 -D batch=64 "$NET" |
+    grep -qE '^layer4\.1\.conv2 +fwd .* plane +p=8 q=2 chunk=1 ' ||
+    fail "a 1x1 plane's tile is not 8 images x 2 vectors (on a tie, fewer vectors)"
+checks=$((checks + 4))
 
 # ---- made for another target: a warning, then used where legal ----
 sched "target avx2" "layer3.1.conv2 fwd p=9 q=4" "layer3.1.conv1 fwd q=2"
