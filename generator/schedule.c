@@ -133,16 +133,16 @@ static int model_chunk(const tg_target *t, const ge_pass *cp, int q)
     return chunk;
 }
 
-/* The model's chunk for tile: every input block for all but a row tile.  A
-   whole-plane tile's weights serve every pixel of its plane; tuning
-   ResNet-50 and ResNet-18 28x28x1 on Zen 5 found every input block a call
-   faster than model_chunk's for a flat or packed 1x1 (1.03-1.14x at q=4,
-   within 2% at q=2) and for a plane of a pixel at a time (1.03-1.07x): along
-   their rows the weights come from L2 as fast, and the accumulators go to
-   memory once.  A row tile takes model_chunk's. */
+/* The model's chunk for tile: a whole-plane tile sweeps every input block
+   (its weights serve every pixel of the plane), and so does a flat or packed
+   1x1's (tuning ResNet-50 on Zen 5 found every input block a call 1.03-1.14x
+   faster than model_chunk's for q=4 and within 2% for q=2: along a long row
+   the weights come from L2 as fast, and the accumulators go to memory once);
+   a row tile model_chunk's. */
 static int tile_chunk(const tg_target *t, const ge_pass *cp, const sc_tile *tile)
 {
-    if (tile->kind != SC_ROW)
+    if ((tile->kind == SC_PLANE && ge_plane_span(cp) > 1) || tile->kind == SC_FLAT ||
+        tile->kind == SC_PACKED)
         return cp->in_blocks;
     return model_chunk(t, cp, tile->q);
 }
