@@ -55,34 +55,41 @@ summary '^conv1 +bwd_weights .*model$' >/dev/null || fail "the * fwd line touche
 checks=$((checks + 4))
 
 # ---- the model keeps a thread's weights in L2 ----
+# has_row PATTERN WHY: the schedule table has a row matching PATTERN
+has_row() {
+    checks=$((checks + 1))
+    summary "$1" >/dev/null || fail "$2"
+}
 # ResNet-18's 3x3 512->512 at 7x7: a q=4 group's weights (1.2 MB) would
 # stream from L3 for every row, q=2's (590 KB) stay; 256->256 at 14x14 keeps
 # q=4 (590 KB).  Forced back to q=4, the model says what that costs.
 sched "# the model's own records"
-summary '^layer4\.1\.conv2 +fwd .*p=7 q=2 chunk=1 outer=blocks .*model$' >/dev/null ||
-    fail "the model put a 512->512 7x7 forward's weights beyond L2 (not q=2)"
-summary '^layer4\.1\.conv2 +bwd_data .*q=2 chunk=1 outer=blocks .*model$' >/dev/null ||
-    fail "the model put a 512->512 7x7 backward data's weights beyond L2 (not q=2)"
-summary '^layer3\.1\.conv2 +fwd .* q=4 chunk=1 outer=blocks .*model$' >/dev/null ||
-    fail "the model left q=4 for a 256->256 14x14, whose weights fit L2"
+has_row '^layer4\.1\.conv2 +fwd .*p=7 q=2 chunk=1 outer=blocks .*model$' \
+    "the model put a 512->512 7x7 forward's weights beyond L2 (not q=2)"
+has_row '^layer4\.1\.conv2 +bwd_data .*q=2 chunk=1 outer=blocks .*model$' \
+    "the model put a 512->512 7x7 backward data's weights beyond L2 (not q=2)"
+has_row '^layer3\.1\.conv2 +fwd .* q=4 chunk=1 outer=blocks .*model$' \
+    "the model left q=4 for a 256->256 14x14, whose weights fit L2"
 sched "layer4.1.conv2 fwd p=4 q=4"
-summary '^layer4\.1\.conv2 +fwd .*p=4 q=4 .* 0\.9[0-9]+ +5[0-9]% +s\.sched:1$' >/dev/null ||
-    fail "a q=4 tile of a 512->512 7x7 is not predicted near 54% of peak (weights from L3)"
-checks=$((checks + 4))
-# what tuning taught it: a 1x1's call sweeps every input block; a dW tile
-# stays within the accumulators GCC keeps (q=4 cc=2 of a 3x3 is 24) and
-# counts the streams it moves along (fewer dY vectors, more channels)
+has_row '^layer4\.1\.conv2 +fwd .*p=4 q=4 .* 0\.9[0-9]+ +5[0-9]% +s\.sched:1$' \
+    "a q=4 tile of a 512->512 7x7 is not predicted near 54% of peak (weights from L3)"
+
+# ---- what tuning taught the model ----
+# a flat or packed 1x1's call sweeps every input block; a dW tile stays
+# within the accumulators GCC keeps (q=4 cc=2 of a 3x3 holds 24) and pays for
+# the streams it moves along (fewer dY vectors, more channels); on a tie a
+# plane tile takes more images
 sched "# the model's own records"
-summary '^layer4\.0\.downsample\.0 +fwd +.* packed +p=[0-9]+ q=2 chunk=16 ' >/dev/null ||
-    fail "a packed 1x1 from 256 channels does not sweep its 16 input blocks a call"
-summary '^layer3\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' >/dev/null ||
-    fail "a 3x3's dW tile is not q=2 cc=2 (12 accumulators, 3 streams)"
-summary '^layer4\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' >/dev/null ||
-    fail "a 512->512 7x7's dW tile is not q=2 cc=2"
+has_row '^layer4\.0\.downsample\.0 +fwd +.* packed +p=[0-9]+ q=2 chunk=16 ' \
+    "a packed 1x1 from 256 channels does not sweep its 16 input blocks a call"
+has_row '^layer3\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' \
+    "a 3x3's dW tile is not q=2 cc=2 (12 accumulators, 3 streams)"
+has_row '^layer4\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' \
+    "a 512->512 7x7's dW tile is not q=2 cc=2"
+checks=$((checks + 1))
 "$GEN" --summary --schedule -D input=28x28x1 -D batch=64 "$NET" |
     grep -qE '^layer4\.1\.conv2 +fwd .* plane +p=8 q=2 chunk=1 ' ||
     fail "a 1x1 plane's tile is not 8 images x 2 vectors (on a tie, fewer vectors)"
-checks=$((checks + 4))
 
 # ---- made for another target: a warning, then used where legal ----
 sched "target avx2" "layer3.1.conv2 fwd p=9 q=4" "layer3.1.conv1 fwd q=2"
