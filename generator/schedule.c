@@ -183,6 +183,35 @@ static sc_kind kind_of(const sc_env *env, int node, sc_pass pass)
     return s.packed ? SC_PACKED : s.flat ? SC_FLAT : SC_ROW;
 }
 
+/* Memory traffic: a pass writes its output once and reads its input and
+   weights as its loop order lets L2 keep them.  outer=blocks: a thread sweeps
+   every image for one group of q output vectors, then the next, so each
+   image's input comes again for every group unless all of them stay in L2;
+   outer=images: a thread sweeps every group for one image, whose input then
+   comes once if it stays in L2 beside a group's weights, while the weights
+   come again for every image unless they all stay.  The cycles a vector FMA
+   that moving takes at the memory's rate; a 1x1 from or to many channels at
+   56x56 is bound by it (its dY or X re-read for 8 groups). */
+static double traffic_cost(const tg_target *t, const ge_pass *cp, const sc_tile *tile)
+{
+    double vec = (double)t->vlen * sizeof(float);
+    double in = vec * cp->in_blocks * cp->in_h * cp->in_w;       /* an image's input */
+    double out = vec * cp->out_blocks * cp->out_h * cp->out_w;   /* an image's output */
+    double weights = vec * t->vlen * cp->out_blocks * cp->in_blocks * ge_taps_used(cp);
+    double group = weights * tile->q / cp->out_blocks;
+    int groups = cp->out_blocks / tile->q;
+    double bytes = cp->n * out;
+    if (tile->outer == SC_OUTER_IMAGES) {
+        bytes += cp->n * in * (in + group <= t->l2_bytes ? 1 : groups);
+        bytes += weights * (weights <= t->l2_weights ? 1 : cp->n);
+    } else {
+        bytes += cp->n * in * (cp->n * in + group <= t->l2_bytes ? 1 : groups);
+        bytes += weights;
+    }
+    double fmas = (double)cp->n * cp->out_blocks * ge_tap_pixels(cp) * cp->in_blocks * cp->c_count;
+    return bytes / t->dram_bytes_a_cycle / fmas;
+}
+
 static double cost_of(const sc_env *env, int node, sc_pass pass, const sc_tile *tile)
 {
     if (pass == SC_BWD_WEIGHTS) {
@@ -190,8 +219,9 @@ static double cost_of(const sc_env *env, int node, sc_pass pass, const sc_tile *
         return shape_weight_cost(env->t, &s, tile);
     }
     ge_pass cp = geometry(env, node, pass);
-    return tile->kind == SC_PLANE ? plane_cost(env->t, &cp, tile->p, tile->q)
-                                  : row_cost(env->t, &cp, tile->p, tile->q);
+    double kernel = tile->kind == SC_PLANE ? plane_cost(env->t, &cp, tile->p, tile->q)
+                                           : row_cost(env->t, &cp, tile->p, tile->q);
+    return larger(kernel, traffic_cost(env->t, &cp, tile));
 }
 
 /* Accumulators of a tile: pixels (a plane tile's: images x its pixels of
@@ -313,6 +343,13 @@ static void model_choice(const sc_env *env, sc_record *r)
         }
         r->model.chunk = tile_chunk(t, &cp, &r->model);
         r->alt.chunk = tile_chunk(t, &cp, &r->alt);
+        /* the tile chosen, its loop order: images first when that moves
+           clearly less through memory than a pass bound by it */
+        sc_tile by_image = r->model;
+        by_image.outer = SC_OUTER_IMAGES;
+        if (traffic_cost(t, &cp, &by_image) < traffic_cost(t, &cp, &r->model) * 0.98 &&
+            cost_of(env, r->node, r->pass, &by_image) < cost_of(env, r->node, r->pass, &r->model))
+            r->model = by_image;
     }
     if (r->has_alt)
         r->alt_cost = cost_of(env, r->node, r->pass, &r->alt);

@@ -25,6 +25,8 @@ typedef struct {
     double lines_a_cycle;   /* new cache lines a dW tile's steps take a cycle */
     long l2_weights;        /* bytes of weights a thread's tasks reuse from L2 */
     double l3_lines_a_cycle; /* cache lines a core takes from L3 a cycle, both streaming */
+    long l2_bytes;          /* L2 a core: what an image's input may stay in */
+    double dram_bytes_a_cycle; /* bytes a core moves to or from memory a cycle, all streaming */
 } tg_target;
 
 /* The target named `name`, or NULL. */

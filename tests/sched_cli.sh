@@ -86,6 +86,12 @@ has_row '^layer3\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' \
     "a 3x3's dW tile is not q=2 cc=2 (12 accumulators, 3 streams)"
 has_row '^layer4\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' \
     "a 512->512 7x7's dW tile is not q=2 cc=2"
+# a 64->128 1x1 from 56x56 re-reads each image's 800 KB input for 4 output
+# groups in outer=blocks order; by image it reads each once
+has_row '^layer2\.0\.downsample\.0 +fwd .* packed +p=10 q=2 chunk=4 outer=images .*model$' \
+    "the model did not order a memory-bound 1x1 by image"
+has_row '^layer3\.0\.downsample\.0 +fwd .* outer=blocks .*model$' \
+    "the model ordered a 1x1 by image whose traffic is the same either way"
 checks=$((checks + 1))
 "$GEN" --summary --schedule -D input=28x28x1 -D batch=64 "$NET" |
     grep -qE '^layer4\.1\.conv2 +fwd .* plane +p=8 q=2 chunk=1 ' ||
