@@ -370,10 +370,6 @@ static void fc_vars(em_ctx *e, const gr_node *nd, tpl_vars *v, const char *what,
     tpl_set_int(v, "IN", in_floats);
     tpl_set_int(v, "OUT", nd->out.c);
     tpl_set_int(v, "OUT_PAD", plan_of(e, nd)->c_pad);
-    int images = 8; /* the forward's images a w load serves: the most up to 8 that divide n */
-    while (nd->out.n % images)
-        images /= 2;
-    tpl_set_int(v, "NB", images);
     snprintf(name, KN_NAME, "fc_%ldto%d_n%d_%s", in_floats, nd->out.c, nd->out.n, pass);
 }
 
@@ -381,6 +377,10 @@ void kn_fc_fwd(em_ctx *e, const gr_node *nd, char *name)
 {
     tpl_vars v = {0};
     fc_vars(e, nd, &v, "forward", name, "fwd");
+    int images = 8; /* images a w load serves: the most up to 8 that divide n */
+    while (nd->out.n % images)
+        images /= 2;
+    tpl_set_int(&v, "NB", images);
     define(e, name, "fc_fwd", &v);
 }
 

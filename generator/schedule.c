@@ -62,14 +62,26 @@ static double step_cycles(const tg_target *t, int fmas, int loads)
    L2 keeps for them (l2_weights) each task streams them from L3 again.  The
    cycles a vector FMA that takes, for tasks of `planes` images' planes (a
    row task's share of one); 0 when the weights stay in L2. */
+/* Bytes of the weights of q output vectors: every input block's taps that
+   reach a pixel. */
+static double group_weight_bytes(const tg_target *t, const ge_pass *cp, int q)
+{
+    return (double)q * t->vlen * cp->in_blocks * t->vlen * ge_taps_used(cp) * sizeof(float);
+}
+
+/* Vector FMAs of q output vectors over one image's plane. */
+static double plane_fmas(const ge_pass *cp, int q)
+{
+    return (double)ge_tap_pixels(cp) * q * cp->in_blocks * cp->c_count;
+}
+
 static double stream_cost(const tg_target *t, const ge_pass *cp, int q, double planes)
 {
     enum { LINE_BYTES = 64 };
-    long bytes = (long)q * t->vlen * cp->in_blocks * t->vlen * ge_taps_used(cp) * (long)sizeof(float);
+    double bytes = group_weight_bytes(t, cp, q);
     if (bytes <= t->l2_weights)
         return 0;
-    double fmas = planes * ge_tap_pixels(cp) * q * cp->in_blocks * cp->c_count;
-    return (double)bytes / LINE_BYTES / t->l3_lines_a_cycle / fmas;
+    return bytes / LINE_BYTES / t->l3_lines_a_cycle / (planes * plane_fmas(cp, q));
 }
 
 /* A row pass: every tile of an output row, the last of each phase
@@ -197,8 +209,8 @@ static double traffic_cost(const tg_target *t, const ge_pass *cp, const sc_tile 
     double vec = (double)t->vlen * sizeof(float);
     double in = vec * cp->in_blocks * cp->in_h * cp->in_w;       /* an image's input */
     double out = vec * cp->out_blocks * cp->out_h * cp->out_w;   /* an image's output */
-    double weights = vec * t->vlen * cp->out_blocks * cp->in_blocks * ge_taps_used(cp);
-    double group = weights * tile->q / cp->out_blocks;
+    double weights = group_weight_bytes(t, cp, cp->out_blocks);
+    double group = group_weight_bytes(t, cp, tile->q);
     int groups = cp->out_blocks / tile->q;
     double bytes = cp->n * out;
     if (tile->outer == SC_OUTER_IMAGES) {
@@ -208,8 +220,14 @@ static double traffic_cost(const tg_target *t, const ge_pass *cp, const sc_tile 
         bytes += cp->n * in * (cp->n * in + group <= t->l2_bytes ? 1 : groups);
         bytes += weights;
     }
-    double fmas = (double)cp->n * cp->out_blocks * ge_tap_pixels(cp) * cp->in_blocks * cp->c_count;
-    return bytes / t->dram_bytes_a_cycle / fmas;
+    return bytes / t->dram_bytes_a_cycle / (cp->n * plane_fmas(cp, cp->out_blocks));
+}
+
+/* The micro-kernels' cost of a fwd or bwd_data tile, whatever its loop order. */
+static double kernel_cost(const tg_target *t, const ge_pass *cp, const sc_tile *tile)
+{
+    return tile->kind == SC_PLANE ? plane_cost(t, cp, tile->p, tile->q)
+                                  : row_cost(t, cp, tile->p, tile->q);
 }
 
 static double cost_of(const sc_env *env, int node, sc_pass pass, const sc_tile *tile)
@@ -219,9 +237,7 @@ static double cost_of(const sc_env *env, int node, sc_pass pass, const sc_tile *
         return shape_weight_cost(env->t, &s, tile);
     }
     ge_pass cp = geometry(env, node, pass);
-    double kernel = tile->kind == SC_PLANE ? plane_cost(env->t, &cp, tile->p, tile->q)
-                                           : row_cost(env->t, &cp, tile->p, tile->q);
-    return larger(kernel, traffic_cost(env->t, &cp, tile));
+    return larger(kernel_cost(env->t, &cp, tile), traffic_cost(env->t, &cp, tile));
 }
 
 /* Accumulators of a tile: pixels (a plane tile's: images x its pixels of
@@ -336,9 +352,7 @@ static void model_choice(const sc_env *env, sc_record *r)
                                      : p > ge_phase_pixels(&cp, 0))
                     continue;
                 tile.p = p, tile.q = q;
-                consider(r, &tile,
-                         1 / (kind == SC_PLANE ? plane_cost(t, &cp, p, q) : row_cost(t, &cp, p, q)),
-                         &best, &second);
+                consider(r, &tile, 1 / kernel_cost(t, &cp, &tile), &best, &second);
             }
         }
         r->model.chunk = tile_chunk(t, &cp, &r->model);
@@ -347,8 +361,9 @@ static void model_choice(const sc_env *env, sc_record *r)
            clearly less through memory than a pass bound by it */
         sc_tile by_image = r->model;
         by_image.outer = SC_OUTER_IMAGES;
-        if (traffic_cost(t, &cp, &by_image) < traffic_cost(t, &cp, &r->model) * 0.98 &&
-            cost_of(env, r->node, r->pass, &by_image) < cost_of(env, r->node, r->pass, &r->model))
+        double kernel = kernel_cost(t, &cp, &r->model);
+        double blocks = traffic_cost(t, &cp, &r->model), images = traffic_cost(t, &cp, &by_image);
+        if (images < blocks * 0.98 && larger(kernel, images) < larger(kernel, blocks))
             r->model = by_image;
     }
     if (r->has_alt)
