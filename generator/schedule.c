@@ -150,7 +150,9 @@ static int model_chunk(const tg_target *t, const ge_pass *cp, int q)
    1x1's (tuning ResNet-50 on Zen 5 found every input block a call 1.03-1.14x
    faster than model_chunk's for q=4 and within 2% for q=2: along a long row
    the weights come from L2 as fast, and the accumulators go to memory once);
-   a row tile model_chunk's. */
+   a row tile and a plane tile of a pixel at a time model_chunk's (for those
+   planes every block was faster in the tuner's harness, slower in the
+   trainer: docs/PERFORMANCE.md). */
 static int tile_chunk(const tg_target *t, const ge_pass *cp, const sc_tile *tile)
 {
     if ((tile->kind == SC_PLANE && ge_plane_span(cp) > 1) || tile->kind == SC_FLAT ||
