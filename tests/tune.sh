@@ -49,7 +49,7 @@ check "a stale cache line" 0 "tune: 8 tasks: 1 measured, 7 from the cache" \
     "$TUNE" $FAST --cache "$W/cache" -o "$W/again.sched" "$NET"
 
 # ---- sabotaged candidates: dropped, named, not chosen ----
-FLATNET_TUNE_FAULT=compile:0:1,crash:2:1,wrong:3:2 "$TUNE" $FAST --cache "$W/cache-faults" \
+FLATNET_TUNE_FAULT=compile:0:1,crash:2:1,wrong:3:2 "$TUNE" $FAST --verbose --cache "$W/cache-faults" \
     -o "$W/faults.sched" "$NET" >"$W/faults" 2>&1 || fail "tune with faults: exit status $?"
 # fault TASK REASON: task TASK's line names one candidate dropped for REASON, not chosen
 fault() {
@@ -67,6 +67,17 @@ fault() {
 fault 0 "did not compile"
 fault 2 "crashed"
 fault 3 "its output differs"
+# --verbose: under each task's line a line for each candidate that matched,
+# the model's named; the dropped one is not among them
+listed() {
+    awk -v t="[$(($1 + 1))/8]" '/^tune: \[/ { on = index($0, t) == 7; next }
+        on && /^tune:     / { n++ } END { print n + 0 }' "$W/faults"
+}
+checks=$((checks + 3))
+[ "$(listed 4)" = 3 ] || fail "--verbose: task 4 lists $(listed 4) candidates, not 3"
+[ "$(listed 3)" = 2 ] || fail "--verbose: task 3 lists $(listed 3) candidates, not the 2 that matched"
+[ "$(grep -c "^tune:     .* 1.00x  (the model's)$" "$W/faults")" = 8 ] ||
+    fail "--verbose: not every task lists the model's tile"
 
 # ---- Ctrl-C: what finished stays cached ----
 "$TUNE" --rounds 30 --candidates 3 --cache "$W/cache-int" -o "$W/int.sched" "$NET" \

@@ -41,7 +41,7 @@
 
 #define MAX_DEFINES 64
 #define MAX_INCLUDES 32
-#define MAX_CANDIDATES 16
+#define MAX_CANDIDATES 32
 /* a tile replaces the model's only if its median is this much faster */
 #define WIN_MARGIN 0.02
 /* a candidate's output may differ from the model's kernel's by this much of
@@ -49,7 +49,7 @@
 #define MATCH_TOL 1e-5
 
 typedef struct {
-    int threads, rounds, max_candidates;
+    int threads, rounds, max_candidates, verbose;
     double budget;
     const char *cc, *cflags, *cache_dir, *out;
     char compiler[256];      /* cc --version's first line */
@@ -64,6 +64,7 @@ typedef struct {
     double chosen_us, model_us;
     int measured, cached, candidates, dropped;
     char why[512];           /* the dropped candidates and why */
+    char times[4096];        /* --verbose: every candidate's median, a line each */
 } tn_task;
 
 /* Counts candidate tile t as dropped, for `reason`. */
@@ -421,6 +422,22 @@ static int recompile(const tn_env *env, tn_job *j, tn_task *t, char *name, size_
     return j->n = n_kept;
 }
 
+/* --verbose: a line for each candidate that matched, its median and its
+   time over the model's, for the report to print under the task's line. */
+static void list_times(const sc_record *r, const tn_job *j, const double *median,
+                       const int *matches, tn_task *t)
+{
+    for (int i = 0; i < j->n; i++) {
+        char tile[64];
+        size_t len = strlen(t->times);
+        if (!matches[i])
+            continue;
+        sc_tile_text(r, &j->c[i].rec.tile, tile, sizeof tile);
+        snprintf(t->times + len, sizeof t->times - len, "tune:     %-34s %9.1f us  %.2fx%s\n",
+                 tile, median[i], median[i] / median[0], i ? "" : "  (the model's)");
+    }
+}
+
 /* Times one job's candidates, the dropped ones left out, and chooses. */
 static void measure(const tn_env *env, const sc_record *r, tn_job *j, tn_task *t)
 {
@@ -455,6 +472,8 @@ static void measure(const tn_env *env, const sc_record *r, tn_job *j, tn_task *t
     }
     t->measured = 1;
     t->model_us = median[0];
+    if (env->o->verbose)
+        list_times(r, j, median, matches, t);
     if (best && median[best] < (1 - WIN_MARGIN) * median[0]) {
         t->tile = j->c[best].rec.tile;
         t->chosen_us = median[best];
@@ -539,6 +558,7 @@ static void usage(FILE *to)
             "  --rounds R       timed calls of each candidate (default 9)\n"
             "  --candidates K   tiles measured a task, the model's among them (default 6)\n"
             "  --cache DIR      where measured tasks are kept (default ~/.cache/flatnet)\n"
+            "  --verbose        every candidate's median under its task's line\n"
             "  -h, --help       this text\n"
             "The compiler is $CC (default cc) with $TUNE_CFLAGS (default -O3 -march=native -fopenmp).\n");
 }
@@ -591,6 +611,8 @@ static int parse_args(int argc, char **argv, tn_options *o, dsl_options *d, dsl_
             if (int_arg(a, v, 1, MAX_CANDIDATES, &o->max_candidates))
                 return -1;
             i++;
+        } else if (!strcmp(a, "--verbose")) {
+            o->verbose = 1;
         } else if (!strcmp(a, "--budget")) {
             int b;
             if (int_arg(a, v, 1, 1000000, &b))
@@ -670,6 +692,8 @@ static void report(const sc_record *r, const tn_task *t, int i, int n)
                "candidates, %d dropped%s%s\n", i + 1, n, r->shape, sc_pass_name(r->pass), tile,
                t->chosen_us, model, t->model_us, t->model_us / t->chosen_us, t->candidates,
                t->dropped, t->cached ? " (cached)" : "", t->why);
+    if (t->measured)
+        fputs(t->times, stdout);
     else
         printf("tune: [%d/%d] %s %s: not measured, the model's %s is kept%s\n", i + 1, n,
                r->shape, sc_pass_name(r->pass), model, t->why);
