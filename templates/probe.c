@@ -2,11 +2,16 @@
 
 //@@ fma_peak
 /* GFLOP/s of `threads` threads doing nothing but FMAs: each runs 12
-   independent chains of v${V} FMAs (enough to hide two pipes' latency) for
-   about 0.2 s.  The profile divides achieved GFLOP/s by this. */
+   independent chains of v${V} FMAs (enough to hide two pipes' latency).  The
+   best of 10 samples of about 20 ms: on a shared machine a sample during
+   which a thread lost its core measured half the peak (ResNet-50's profile
+   then showed layers at 109% of "peak"), and nothing makes FMAs faster than
+   they are, so the fastest sample is the machine's.  The profile divides
+   achieved GFLOP/s by this. */
 static volatile float fma_peak_result; /* keeps the chains' work observable */
 
-static double fma_peak(int threads)
+/* One sample: GFLOP/s of `threads` threads for about `seconds`. */
+static double fma_peak_sample(int threads, double seconds_wanted)
 {
     double flops = 0, seconds = 0;
     float checksum = 0;
@@ -27,7 +32,7 @@ static double fma_peak(int threads)
         long rounds = 0;
         double elapsed;
         do {
-            for (int i = 0; i < 4096; i++) {
+            for (int i = 0; i < 1024; i++) {
                 a0 = a0 * m + c; a1 = a1 * m + c; a2 = a2 * m + c; a3 = a3 * m + c;
                 a4 = a4 * m + c; a5 = a5 * m + c; a6 = a6 * m + c; a7 = a7 * m + c;
                 a8 = a8 * m + c; a9 = a9 * m + c; a10 = a10 * m + c; a11 = a11 * m + c;
@@ -35,13 +40,23 @@ static double fma_peak(int threads)
             rounds++;
             clock_gettime(CLOCK_MONOTONIC, &now);
             elapsed = (double)(now.tv_sec - start.tv_sec) + 1e-9 * (double)(now.tv_nsec - start.tv_nsec);
-        } while (elapsed < 0.2);
+        } while (elapsed < seconds_wanted);
         v${V} sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
         for (int i = 0; i < ${V}; i++)
             checksum += sum[i];
-        flops += (double)rounds * 4096 * 12 * 2 * ${V};
+        flops += (double)rounds * 1024 * 12 * 2 * ${V};
         seconds = elapsed;
     }
-    fma_peak_result = checksum;
+    fma_peak_result += checksum;
     return flops / seconds / 1e9;
+}
+
+static double fma_peak(int threads)
+{
+    double best = 0;
+    for (int i = 0; i < 10; i++) {
+        double gflops = fma_peak_sample(threads, 0.02);
+        best = gflops > best ? gflops : best;
+    }
+    return best;
 }
