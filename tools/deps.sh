@@ -12,11 +12,11 @@ set -eu
 BUILD_PACKAGES="gcc make pkg-config liblua5.4-dev libstb-dev libcjson-dev zlib1g-dev
 openmpi-bin libopenmpi-dev"
 
-# make test: CMocka; PyTorch and torchvision for tests/torch_compat.py, with
-# OpenBLAS (without libopenblas0-openmp torch falls back to reference BLAS
-# and is slow)
+# make test: CMocka; gnuplot for tests/import_cli.sh's plots (tools/plot.sh);
+# PyTorch and torchvision for tests/torch_compat.py, with OpenBLAS (without
+# libopenblas0-openmp torch falls back to reference BLAS and is slow)
 TORCH_PACKAGES="python3 python3-torch python3-torchvision libopenblas0-openmp"
-TEST_PACKAGES="libcmocka-dev $TORCH_PACKAGES"
+TEST_PACKAGES="libcmocka-dev gnuplot-nox $TORCH_PACKAGES"
 
 # make bench: PyTorch beside flatnet, LIBXSMM for the per-layer table
 BENCH_PACKAGES="$TORCH_PACKAGES libxsmm-dev"
