@@ -23,7 +23,13 @@ static long holder_pid(int fd)
 
 static int held_elsewhere(lk_lock *l, int fd, const char *path, char *err, size_t err_size)
 {
+    /* the holder writes its pid just after it locks: a run started at the
+       same moment can find the lock taken and the file still empty */
     long pid = holder_pid(fd);
+    for (int wait = 0; pid == 0 && wait < 50; wait++) {
+        usleep(2000);
+        pid = holder_pid(fd);
+    }
     char who[64] = "another process";
     if (pid > 0)
         snprintf(who, sizeof who, "process %ld", pid);
