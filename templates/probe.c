@@ -10,7 +10,7 @@
    achieved GFLOP/s by this. */
 static volatile float fma_peak_result; /* keeps the chains' work observable */
 
-/* One sample: GFLOP/s of `threads` threads for about `seconds`. */
+/* One sample: GFLOP/s of `threads` threads for about `seconds_wanted`. */
 static double fma_peak_sample(int threads, double seconds_wanted)
 {
     double flops = 0, seconds = 0;
