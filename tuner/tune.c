@@ -687,14 +687,13 @@ static void report(const sc_record *r, const tn_task *t, int i, int n)
     char tile[64], model[64];
     sc_tile_text(r, &t->tile, tile, sizeof tile);
     sc_tile_text(r, &r->model, model, sizeof model);
-    if (t->measured)
+    if (t->measured) {
         printf("tune: [%d/%d] %s %s: %s %.1f us, the model's %s %.1f us (%.2fx); %d "
                "candidates, %d dropped%s%s\n", i + 1, n, r->shape, sc_pass_name(r->pass), tile,
                t->chosen_us, model, t->model_us, t->model_us / t->chosen_us, t->candidates,
                t->dropped, t->cached ? " (cached)" : "", t->why);
-    if (t->measured)
         fputs(t->times, stdout);
-    else
+    } else
         printf("tune: [%d/%d] %s %s: not measured, the model's %s is kept%s\n", i + 1, n,
                r->shape, sc_pass_name(r->pass), model, t->why);
     fflush(stdout);
