@@ -38,7 +38,7 @@ deps-test deps-bench deps-demo: deps-%:
 # Each tests/*.mk adds its phony runners to TEST_TARGETS, and to TEST_BUILDS
 # what they only compile (generated kernels by the hundred); `make test` builds
 # those on every core first, then runs the tests one at a time (some time
-# themselves, or kill and resume processes).
+# themselves, or kill and resume processes: -j1, whatever -j make test got).
 TEST_TARGETS :=
 TEST_BUILDS :=
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -47,7 +47,7 @@ include $(wildcard tests/*.mk)
 test: deps-test
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory -j$(TEST_JOBS) $(TEST_BUILDS)
-	@$(MAKE) --no-print-directory $(TEST_TARGETS)
+	@$(MAKE) --no-print-directory -j1 $(TEST_TARGETS)
 	@echo "all tests passed"
 
 $(B)/embed: generator/embed.c | $(B)
