@@ -689,27 +689,49 @@ static void emit_bias_grad(strbuf *k, const ge_shape *s, int v, const char *vec,
     sb_printf(k, "        *(%s *)(dbias + kb * %d) = sum;\n    }\n", vec, v);
 }
 
-/* The layer function up to its loop body: a thread takes whole (qw output
-   blocks x 1 input block) tiles of dW, whose start is g. */
-static void emit_weight_layer_open(strbuf *k, const ge_shape *s, int v, int qw, const char *name)
+/* The layer function up to its task's body: a thread takes whole tasks of
+   (ob output blocks x chunk input blocks) of dW, zeroes them, and loops over
+   them with kb and cb (a task of one tile has no loop of its own). */
+static void emit_weight_task_open(strbuf *k, const ge_shape *s, const sc_tile *t, long rs,
+                                  const char *name, const char **kb, const char **cb)
 {
-    sb_printf(k, "/* each thread owns (%d output blocks x 1 input block) tiles of dW */\n", qw);
+    *kb = t->ob == t->q ? "kb" : "kt";
+    *cb = t->chunk == 1 ? "cb" : "ct";
+    sb_printf(k, "/* each task owns %d output blocks x %d input blocks of dW */\n", t->ob, t->chunk);
     sb_printf(k, "static void %s(const float *restrict in, const float *restrict dout,\n"
               "        float *restrict dbias, float *restrict dw)\n{\n", name);
     sb_printf(k, "#pragma omp parallel for collapse(2) schedule(static)\n");
-    sb_printf(k, "    for (int kb = 0; kb < %d; kb += %d)\n", s->out_blocks, qw);
-    sb_printf(k, "        for (int cb = 0; cb < %d; cb++) {\n", s->in_blocks);
-    sb_printf(k, "            float *g = dw + ((long)kb * %d + cb) * %ld;\n", s->in_blocks,
-              (long)s->kh * s->kw * v * v);
+    sb_printf(k, "    for (int %s = 0; %s < %d; %s += %d)\n", *kb, *kb, s->out_blocks, *kb, t->ob);
+    sb_printf(k, "        for (int %s = 0; %s < %d; %s += %d) {\n", *cb, *cb, s->in_blocks, *cb,
+              t->chunk);
+    if (t->ob > 1)
+        sb_printf(k, "            for (int b = %s; b < %s + %d; b++)\n    ", *kb, *kb, t->ob);
+    sb_printf(k, "            memset(dw + ((long)%s * %d + %s) * %ld, 0, %ld * sizeof(float));\n",
+              t->ob > 1 ? "b" : *kb, s->in_blocks, *cb, rs, t->chunk * rs);
+}
+
+/* Opens `for (int var = from; var < from + count; var += step)` at indent, or
+   nothing when it would run once (var is then from itself). */
+static int emit_task_loop(strbuf *k, int indent, const char *var, const char *from, int count,
+                          int step)
+{
+    if (count == step)
+        return 0;
+    sb_printf(k, "%*sfor (int %s = %s; %s < %s + %d; %s += %d) {\n", indent, "", var, from, var,
+              from, count, var, step);
+    return 1;
 }
 
 /* Backward weights of a large plane: a dW tile of qw vectors x kw columns x cc
-   channels in registers while a micro-kernel sweeps a (dY row, X row) pair. */
+   channels in registers while a micro-kernel sweeps a (dY row, X row) pair,
+   or a p-pixel slice of one.  A task walks images, rows and slices outermost,
+   so the slice of dY its q-groups read stays in L1 while its input blocks go
+   by; each dW element still sums its (image, row, pixel) terms in order. */
 static void emit_weight_rows(em_ctx *e, const gr_node *nd, const ge_shape *sp,
                              const sc_tile *tile, const char *name)
 {
     ge_shape s = *sp;
-    int v = e->target->vlen, qw = tile->q, cc = tile->cc;
+    int v = e->target->vlen, qw = tile->q, cc = tile->cc, width = tile->p;
     int c_count = ge_channels(&s, v);
     char vec[8];
     vec_type(e, vec);
@@ -718,12 +740,12 @@ static void emit_weight_rows(em_ctx *e, const gr_node *nd, const ge_shape *sp,
     strbuf *k = e->kernels;
     char at[EM_PLUS];
 
-    int lo = 0, hi = s.out_w; /* columns whose every kernel column is inside */
-    while (lo < s.out_w && lo * s.stride - s.pad_l < 0)
-        lo++;
-    while (hi > lo && (hi - 1) * s.stride - s.pad_l + s.kw - 1 >= s.in_w)
-        hi--;
-    sb_printf(k, "/* %d vectors x %d kernel columns x %d input channels of dW */\n", qw, s.kw, cc);
+    int lo, hi; /* columns whose every kernel column is inside */
+    ge_inside_cols(&s, &lo, &hi);
+    if (width < s.out_w) /* a slice: every column is inside (sc_legal) */
+        lo = 0, hi = width;
+    sb_printf(k, "/* %d vectors x %d kernel columns x %d input channels of dW, over %d pixels */\n",
+              qw, s.kw, cc, width);
     sb_printf(k, "static inline __attribute__((always_inline)) void %s_tile(\n", name);
     sb_printf(k, "    const float *restrict dy, const float *restrict x, float *restrict g)\n{\n");
     for (int j = 0; j < qw; j++)
@@ -735,7 +757,7 @@ static void emit_weight_rows(em_ctx *e, const gr_node *nd, const ge_shape *sp,
     for (int j = 0; j < qw; j++)
         sb_printf(k, " d%d,", j);
     sb_printf(k, " b;\n");
-    for (int col = 0; col < s.out_w; col++) {
+    for (int col = 0; col < width; col++) {
         if (col == lo && hi > lo) {
             sb_printf(k, "    for (int ow = %d; ow < %d; ow++) {\n", lo, hi);
             emit_weight_step(k, &s, vec, v, qw, cc, dq, -1);
@@ -755,23 +777,39 @@ static void emit_weight_rows(em_ctx *e, const gr_node *nd, const ge_shape *sp,
     sb_printf(k, "}\n\n");
 
     long rs = (long)s.kh * s.kw * v * v;
-    emit_weight_layer_open(k, &s, v, qw, name);
-    for (int j = 0; j < qw; j++)
-        sb_printf(k, "            memset(g%s, 0, %ld * sizeof(float));\n", em_plus(at, j * gq), rs);
+    const char *kb0, *cb0;
+    emit_weight_task_open(k, &s, tile, rs, name, &kb0, &cb0);
     sb_printf(k, "            for (int n = 0; n < %d; n++)\n", s.n);
     sb_printf(k, "                for (int oh = 0; oh < %d; oh++) {\n", s.out_h);
-    sb_printf(k, "                    const float *dy = dout + (((long)n * %d + kb) * %d + oh) * %d;\n",
-              s.out_blocks, s.out_h, s.out_w * v);
-    sb_printf(k, "                    for (int r = 0; r < %d; r++) {\n", s.kh);
-    sb_printf(k, "                        int ih = oh * %d - %d + r;\n", s.stride, s.pad_t);
-    sb_printf(k, "                        if (ih < 0 || ih >= %d)\n", s.in_h);
-    sb_printf(k, "                            continue;\n");
-    sb_printf(k, "                        const float *x = in + (((long)n * %d + cb) * %d + ih) * %d;\n",
-              s.in_blocks, s.in_h, s.in_w * v);
-    sb_printf(k, "                        for (int c0 = 0; c0 < %d; c0 += %d)\n", c_count, cc);
-    sb_printf(k, "                            %s_tile(dy, x + c0, g + r * %d + c0 * %d);\n", name,
-              s.kw * v * v, v);
-    sb_printf(k, "                    }\n                }\n        }\n");
+    int in = 20, open = 1;
+    char dy_at[32] = "", x_at[32] = ""; /* a slice's first pixel */
+    if (width < s.out_w) {
+        sb_printf(k, "%*sfor (int ow0 = 0; ow0 < %d; ow0 += %d) {\n", in, "", s.out_w, width);
+        snprintf(dy_at, sizeof dy_at, " + ow0 * %d", v);
+        snprintf(x_at, sizeof x_at, " + ow0 * %d", s.stride * v);
+        in += 4, open++;
+    }
+    if (emit_task_loop(k, in, "kb", kb0, tile->ob, qw))
+        in += 4, open++;
+    sb_printf(k, "%*sconst float *dy = dout + (((long)n * %d + kb) * %d + oh) * %d%s;\n",
+              in, "", s.out_blocks, s.out_h, s.out_w * v, dy_at);
+    sb_printf(k, "%*sfor (int r = 0; r < %d; r++) {\n", in, "", s.kh);
+    in += 4, open++;
+    sb_printf(k, "%*sint ih = oh * %d - %d + r;\n", in, "", s.stride, s.pad_t);
+    sb_printf(k, "%*sif (ih < 0 || ih >= %d)\n%*scontinue;\n", in, "", s.in_h, in + 4, "");
+    if (emit_task_loop(k, in, "cb", cb0, tile->chunk, 1))
+        in += 4, open++;
+    sb_printf(k, "%*sconst float *x = in + (((long)n * %d + cb) * %d + ih) * %d%s;\n",
+              in, "", s.in_blocks, s.in_h, s.in_w * v, x_at);
+    sb_printf(k, "%*sfloat *g = dw + ((long)kb * %d + cb) * %ld + r * %d;\n", in, "", s.in_blocks,
+              rs, s.kw * v * v);
+    sb_printf(k, "%*sfor (int c0 = 0; c0 < %d; c0 += %d)\n", in, "", c_count, cc);
+    sb_printf(k, "%*s%s_tile(dy, x + c0, g + c0 * %d);\n", in + 4, "", name, v);
+    while (open--) {
+        in -= 4;
+        sb_printf(k, "%*s}\n", in, "");
+    }
+    sb_printf(k, "        }\n");
     emit_bias_grad(k, &s, v, vec, nd->bias);
     sb_printf(k, "}\n\n");
 }
@@ -837,9 +875,12 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const ge_shape *sp,
         sb_printf(k, "}\n\n");
     }
 
-    emit_weight_layer_open(k, &s, v, qw, name);
+    const char *kb0, *cb0; /* kb and cb: a plane's task is one tile */
+    emit_weight_task_open(k, &s, tile, (long)s.kh * s.kw * v * v, name, &kb0, &cb0);
     sb_printf(k, "            const float *dy = dout + (long)kb * %ld, *x = in + (long)cb * %ld;\n",
               dq, x_image / s.in_blocks);
+    sb_printf(k, "            float *g = dw + ((long)kb * %d + cb) * %ld;\n", s.in_blocks,
+              (long)s.kh * s.kw * v * v);
     /* taps that only ever meet padding are not written: their gradient is
        zero, and the gradient region starts zeroed (flatnet.h) */
     sb_printf(k, "            for (int c0 = 0; c0 < %d; c0 += %d) {\n", c_count, cc);

@@ -30,6 +30,15 @@ int ge_channels(const ge_shape *s, int vlen)
     return s->in_blocks == 1 ? s->in_c_last : vlen;
 }
 
+void ge_inside_cols(const ge_shape *s, int *lo, int *hi)
+{
+    *lo = 0, *hi = s->out_w;
+    while (*lo < s->out_w && *lo * s->stride - s->pad_l < 0)
+        ++*lo;
+    while (*hi > *lo && (*hi - 1) * s->stride - s->pad_l + s->kw - 1 >= s->in_w)
+        --*hi;
+}
+
 ge_pass ge_forward(const ge_shape *s, int vlen)
 {
     long w_block = (long)s->in_blocks * s->kh * s->kw * vlen * vlen;

@@ -41,6 +41,11 @@ ge_shape ge_shape_of(const gr_graph *g, const pl_plan *p, const gr_node *nd);
 /* Input channels of a block that hold data: the stem's 3, else V. */
 int ge_channels(const ge_shape *s, int vlen);
 ge_pass ge_forward(const ge_shape *s, int vlen);
+/* The output columns [lo, hi) whose every kernel column reads inside the
+   input row; the rest meet padding.  A dW sweep loops over [lo, hi) and
+   spells the others out; when [lo, hi) is the whole row it may cut the row
+   into slices anywhere. */
+void ge_inside_cols(const ge_shape *s, int *lo, int *hi);
 /* Backward data: the transposed convolution over dY. */
 ge_pass ge_backward_data(const ge_shape *s, int vlen);
 /* Input row (column) that output row (column) `row` (`col`) reads through

@@ -65,7 +65,8 @@ static void usage(FILE *to)
             "  --summary        print the layer table instead of C\n"
             "  --schedule       with --summary: the schedule instead, a row per conv pass\n"
             "  -S file          take schedule records from file (README: Schedules)\n"
-            "  --schedule-seed N  every conv pass a random legal tile (tests)\n"
+            "  --schedule-seed [PASS:]N  every conv pass (or every PASS) a random legal tile\n"
+            "                   (tests)\n"
             "  --target T       avx512, avx2 or generic (default: this machine's best)\n"
             "  --input-grad     backward also computes the gradient of the input (tests)\n"
             "  --max-memory GIB refuse a network whose training needs more (default %g)\n"
@@ -174,6 +175,7 @@ int main(int argc, char **argv)
     int build = 0, infer = 0, block = 1, separate = 0;
     const char *weights = NULL;
     double max_gib = LIM_DEFAULT_MAX_GIB, time_limit = DEFAULT_TIME_LIMIT, seed = 0;
+    int seed_passes = 0; /* --schedule-seed PASS:N: that pass only; 0: every pass */
     const char *out_path = NULL, *script = NULL, *schedule_file = NULL;
     const tg_target *target = tg_host();
     or_record_command(argc, argv);
@@ -248,6 +250,19 @@ int main(int argc, char **argv)
             }
             schedule_file = argv[++i];
         } else if (!strcmp(arg, "--schedule-seed")) {
+            const char *colon = value ? strchr(value, ':') : NULL;
+            if (colon) { /* PASS:N draws only that pass's records */
+                for (int k = 0; k < SC_PASSES; k++)
+                    if ((size_t)(colon - value) == strlen(sc_pass_name((sc_pass)k)) &&
+                        !strncmp(value, sc_pass_name((sc_pass)k), (size_t)(colon - value)))
+                        seed_passes = 1 << k;
+                if (!seed_passes) {
+                    fprintf(stderr, "gen: --schedule-seed PASS:N: unknown pass '%.*s' (fwd, "
+                            "bwd_data or bwd_weights)\n", (int)(colon - value), value);
+                    goto bad_usage;
+                }
+                value = colon + 1;
+            }
             if (!(seed = positive_arg(arg, value)))
                 goto bad_usage;
             if (seed != (unsigned)seed) {
@@ -346,7 +361,7 @@ int main(int argc, char **argv)
     if (!failed) {
         sc_build(&g, &plan, target, &sched);
         if (seed)
-            sc_randomize(&g, &plan, &sched, (unsigned)seed);
+            sc_randomize(&g, &plan, &sched, (unsigned)seed, seed_passes ? seed_passes : 7);
         if (schedule_file && sf_apply_file(schedule_file, &g, &plan, &sched, stderr, err,
                                            sizeof err) != 0) {
             sc_free(&sched);

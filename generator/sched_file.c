@@ -162,16 +162,16 @@ static int passes_of(const char *w)
 /* Does field `key` apply to pass? */
 static int field_applies(const char *key, sc_pass pass)
 {
-    if (!strcmp(key, "q") || !strcmp(key, "kind"))
+    if (!strcmp(key, "q") || !strcmp(key, "kind") || !strcmp(key, "p") || !strcmp(key, "chunk"))
         return 1;
-    if (!strcmp(key, "cc"))
+    if (!strcmp(key, "cc") || !strcmp(key, "ob"))
         return pass == SC_BWD_WEIGHTS;
-    return pass != SC_BWD_WEIGHTS; /* p, chunk, outer */
+    return pass != SC_BWD_WEIGHTS; /* outer */
 }
 
 static int known_field(const char *key)
 {
-    static const char *const keys[] = {"kind", "p", "q", "chunk", "cc", "outer"};
+    static const char *const keys[] = {"kind", "p", "q", "chunk", "cc", "ob", "outer"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         if (!strcmp(key, keys[i]))
             return 1;
@@ -190,7 +190,7 @@ static int check_fields(sf_ctx *c, const sf_line *l, int passes)
         snprintf(key, sizeof key, "%.*s", (int)(eq - word < 15 ? eq - word : 15), word);
         const char *value = eq + 1, *wants = NULL;
         if (!known_field(key))
-            return fail(c, l->line, "%s %s: unknown field '%.*s' (kind, p, q, chunk, cc, outer)",
+            return fail(c, l->line, "%s %s: unknown field '%.*s' (kind, p, q, chunk, cc, ob, outer)",
                         sel, pass, (int)(eq - word), word);
         if (!strcmp(key, "kind")) {
             if (sc_kind_of_name(value) < 0)
@@ -208,8 +208,8 @@ static int check_fields(sf_ctx *c, const sf_line *l, int passes)
             applies |= (passes >> k & 1) && field_applies(key, (sc_pass)k);
         if (!applies)
             return fail(c, l->line, "%s %s: field '%s' does not apply (%s)", sel, pass, key,
-                        !strcmp(key, "cc") ? "cc is bwd_weights' only"
-                                           : "bwd_weights takes kind, q and cc");
+                        !strcmp(key, "outer") ? "bwd_weights takes kind, p, q, chunk, cc and ob"
+                                              : "cc and ob are bwd_weights' only");
     }
     return 0;
 }
@@ -226,6 +226,8 @@ static void set_field(sc_tile *t, const char *key, const char *value)
         t->q = positive(value);
     else if (!strcmp(key, "chunk"))
         t->chunk = positive(value);
+    else if (!strcmp(key, "ob"))
+        t->ob = positive(value);
     else
         t->cc = positive(value);
 }
@@ -235,12 +237,18 @@ static int apply_record(sf_ctx *c, const sf_line *l, sc_record *r)
 {
     sc_tile t = r->tile;
     char why[192], source[SC_SOURCE_MAX];
+    int sets_q = 0, sets_task = 0;
     for (int i = 2; i < l->n_words; i++) {
         char key[16], *eq = strchr(l->word[i], '=');
         snprintf(key, sizeof key, "%.*s", (int)(eq - l->word[i]), l->word[i]);
         if (field_applies(key, r->pass))
             set_field(&t, key, eq + 1);
+        sets_q |= !strcmp(key, "q");
+        sets_task |= !strcmp(key, "ob") || !strcmp(key, "chunk") || !strcmp(key, "p");
     }
+    /* a dW tile's new q without a task of its own gets the model's task for it */
+    if (r->pass == SC_BWD_WEIGHTS && sets_q && !sets_task)
+        sc_weight_task(c->g, c->p, c->s->target, r->node, &t);
     const char *layer = c->g->nodes[r->node].name, *pass = sc_pass_name(r->pass);
     if (sc_legal(c->g, c->p, c->s->target, r->node, r->pass, &t, why, sizeof why)) {
         if (!c->foreign)

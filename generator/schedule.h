@@ -32,18 +32,23 @@ typedef enum { SC_ROW, SC_FLAT, SC_PLANE, SC_PACKED, SC_KINDS } sc_kind;
 
 /* The outermost parallel loop of a fwd or bwd_data pass: output-channel
    blocks (a thread reuses one group's weights over images, from L2) or
-   images.  bwd_weights is always split over (output, input) block tiles of dW
-   that each thread owns whole: no reduction, the sum order is fixed. */
+   images.  bwd_weights is always split over tasks of (ob output blocks x
+   chunk input blocks) of dW that each thread owns whole: no reduction, and
+   every dW element sums its (image, pixel) terms in the same order whatever
+   the tile, so every legal bwd_weights schedule gives the same bits. */
 typedef enum { SC_OUTER_BLOCKS, SC_OUTER_IMAGES } sc_outer;
 
 typedef struct {
     sc_kind kind;   /* fixed by the shape (small planes are planes) */
     int p;          /* row: output pixels a tile; plane: images a tile;
-                       bwd_weights: unused (a tile spans the kernel's columns) */
+                       bwd_weights row: output pixels of a dY row a slice
+                       (a tile sweeps a slice); bwd_weights plane: 1 */
     int q;          /* vectors of output channels a tile */
-    int chunk;      /* fwd, bwd_data: input blocks a micro-kernel call sweeps */
+    int chunk;      /* fwd, bwd_data: input blocks a micro-kernel call sweeps;
+                       bwd_weights: input blocks of dW a task owns */
     int cc;         /* bwd_weights: input channels a dW tile */
     sc_outer outer;
+    int ob;         /* bwd_weights: output blocks of dW a task owns (q's multiple) */
 } sc_tile;
 
 #define SC_SOURCE_MAX 96
@@ -85,16 +90,22 @@ ge_pass sc_geometry(const gr_graph *g, const pl_plan *p, const sc_record *r);
 /* Whether tile could run (node, pass): 0, or -1 with why in `why`. */
 int sc_legal(const gr_graph *g, const pl_plan *p, const tg_target *t, int node, sc_pass pass,
              const sc_tile *tile, char *why, size_t size);
+/* The model's task for a bwd_weights tile's q: its ob, chunk and p. */
+void sc_weight_task(const gr_graph *g, const pl_plan *p, const tg_target *t, int node,
+                    sc_tile *tile);
 /* Sets record r to tile (legal), with its source; its cost and kernel name follow. */
 void sc_set(const gr_graph *g, const pl_plan *p, const tg_target *t, sc_record *r,
             const sc_tile *tile, const char *source);
-/* Every record a legal tile drawn from `seed` (the space is the model's own,
-   every divisor, every legal size): tests check each computes the same. */
-void sc_randomize(const gr_graph *g, const pl_plan *p, sc_schedule *s, unsigned seed);
+/* Every record of the passes in bit set `passes` (1 << SC_FWD ...) a legal
+   tile drawn from `seed` (the space is the model's own, every divisor, every
+   legal size): tests check each computes the same. */
+void sc_randomize(const gr_graph *g, const pl_plan *p, sc_schedule *s, unsigned seed,
+                  int passes);
 
 /* What the tuner measures for r, at most max tiles, the model's first: the
-   model's with the other loop order and without chunks, then the legal tiles
-   the model ranks best that do not spill.  Returns how many. */
+   model's with the other loop order and without chunks (bwd_weights: with a
+   task a dW tile over whole rows), then the legal tiles the model ranks best
+   that do not spill, each run as the model would.  Returns how many. */
 int sc_candidates(const gr_graph *g, const pl_plan *p, const tg_target *t, const sc_record *r,
                   sc_tile *out, int max);
 

@@ -27,6 +27,8 @@ typedef struct {
     double l3_lines_a_cycle; /* cache lines a core takes from L3 a cycle, both streaming */
     long l2_bytes;          /* L2 a core: what an image's input may stay in */
     double dram_bytes_a_cycle; /* bytes a core moves to or from memory a cycle, all streaming */
+    long l1_dy_slice;       /* bwd_weights: bytes of dY a slice keeps in L1 for its tiles */
+    int wt_tasks;           /* bwd_weights: tasks a pass splits into, at least, where it can */
 } tg_target;
 
 /* The target named `name`, or NULL. */

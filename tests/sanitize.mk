@@ -49,7 +49,7 @@ test-asan: deps-hardening
 	    CFLAGS="$(ASAN_OPT) -DBUILD_DIR='\"$(ASAN_B)\"'" \
 	    NET_CFLAGS="$(ASAN_OPT) -march=native -fopenmp" RT_NET_CFLAGS="$(ASAN_OPT) -march=native -fopenmp" \
 	    OPS_CFLAGS="$(ASAN_OPT) -march=native -fopenmp" SCHED_CFLAGS="$(ASAN_OPT) -march=native -fopenmp" \
-	    SCHED_SEEDS="1 2 3" all $(ASAN_TARGETS)
+	    SCHED_SEEDS="1 2 3" SCHED_W_SEEDS="1" all $(ASAN_TARGETS)
 	@tests/san_logs.sh $(SAN_LOGS) "AddressSanitizer + UndefinedBehaviorSanitizer"
 
 # ThreadSanitizer, built with clang in build-tsan/: OpenMP is then LLVM's

@@ -33,16 +33,23 @@ summary() { "$GEN" -S "$S" --summary --schedule "$NET" | grep -E "$1"; }
 # ---- a layer's record: its kernel, its record comment, its call ----
 sched "layer3.1.conv2 bwd_weights q=2 cc=4"
 "$GEN" -S "$S" -o "$OUT" "$NET" || fail "a legal layer record was refused"
-grep -q "set by:   s.sched:1 (the model chose q=2 cc=2)" "$OUT" ||
+grep -q "set by:   s.sched:1 (the model chose q=2 cc=2 ob=2 chunk=1 p=14)" "$OUT" ||
     fail "the kernel's record does not say the file set it"
 grep -q "conv3x3s1p1_256to256_14x14_n8_bwd_weights_t2x4(A" "$OUT" ||
     fail "layer3.1.conv2's call does not name the file's kernel"
 grep -q "conv3x3s1p1_256to256_14x14_n8_bwd_weights(A" "$OUT" ||
     fail "layer3.0.conv2, same shape, no longer calls the model's kernel"
-grep -q "row q=2 cc=4, from s.sched:1" "$OUT" || fail "the call site does not name the tile"
+grep -q "row q=2 cc=4 ob=2 chunk=1 p=14, from s.sched:1" "$OUT" ||
+    fail "the call site does not name the tile"
 grep -q '.schedule = "the cost model, with the records s.sched sets"' "$OUT" ||
     fail "the network does not say where its schedule came from"
 checks=$((checks + 5))
+
+# a dW tile's q alone brings the model's task for it (a task a tile: ob=q)
+sched "layer2.1.conv1 bwd_weights q=4"
+"$GEN" -S "$S" -o "$OUT" "$NET" && grep -q "row q=4 cc=2 ob=4 chunk=1 p=28, from s.sched:1" "$OUT" ||
+    fail "a bwd_weights line's q did not bring the model's task for it"
+checks=$((checks + 1))
 
 # ---- a shape's records, every conv's, and the most specific line wins ----
 sched "layer2.1.conv1 fwd q=1" "conv3x3s1p1_128to128_28x28_n8 fwd q=2 p=7" "* fwd outer=images"
@@ -86,6 +93,19 @@ has_row '^layer3\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' \
     "a 3x3's dW tile is not q=2 cc=2 (12 accumulators, 3 streams)"
 has_row '^layer4\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' \
     "a 512->512 7x7's dW tile is not q=2 cc=2"
+# a 1x1's dW task owns every output block and a few input blocks (X read
+# once) and sweeps dY in slices of L1's size; a 3x3's a (q-group, input
+# block) over whole rows; a strided 1x1 sweeps the pixels its pack step
+# gathered, one long row like a stride-1 1x1's
+checks=$((checks + 3))
+"$GEN" --summary --schedule networks/resnet50.lua |
+    grep -qE '^layer2\.1\.conv1 +bwd_weights .* q=2 cc=8 ob=8 chunk=8 p=196 .*kb/8 x cb/8 = 1 x 4 = 4 .*model$' ||
+    fail "a 512->128 1x1 at 28x28's dW task is not every output block x 8 input blocks, 196-pixel slices"
+summary '^layer2\.1\.conv1 +bwd_weights .* q=2 cc=2 ob=2 chunk=1 p=28 .*model$' >/dev/null ||
+    fail "a 3x3's dW task is not one tile over whole rows"
+sched "layer2.0.downsample.0 bwd_weights p=7"
+"$GEN" -S "$S" -o "$OUT" "$NET" && grep -q "for (int ow0 = 0; ow0 < 784; ow0 += 7)" "$OUT" ||
+    fail "a strided 1x1's dW could not be swept in slices of 7 pixels"
 # a 64->128 1x1 from 56x56 re-reads each image's 800 KB input for 4 output
 # groups in outer=blocks order; by image it reads each once
 has_row '^layer2\.0\.downsample\.0 +fwd .* packed +p=10 q=2 chunk=4 outer=images .*model$' \
@@ -125,14 +145,24 @@ sched "conv1 bwd_data q=1"
 refused "a pass the layer does not run" "s.sched:1: conv1 runs no bwd_data pass"
 sched "layer1.0.conv1 fwd tile=3"
 refused "an unknown field" "s.sched:1: layer1.0.conv1 fwd: unknown field 'tile'"
-sched "layer1.0.conv1 bwd_weights chunk=2"
-refused "a field of another pass" "s.sched:1: layer1.0.conv1 bwd_weights: field 'chunk' does not apply"
+sched "layer1.0.conv1 bwd_weights outer=images"
+refused "a field of another pass" "s.sched:1: layer1.0.conv1 bwd_weights: field 'outer' does not apply"
+sched "layer1.0.conv1 fwd ob=4"
+refused "bwd_weights' field on fwd" "s.sched:1: layer1.0.conv1 fwd: field 'ob' does not apply (cc and ob are bwd_weights' only)"
 sched "layer3.1.conv2 fwd p=9 q=4"
 refused "too many accumulators" "s.sched:1: layer3.1.conv2 fwd: 36 accumulators exceed avx512's 32 vector registers"
 sched "" "layer3.1.conv2 fwd chunk=3"
 refused "a chunk that does not divide" "s.sched:2: layer3.1.conv2 fwd: chunk=3 does not divide the 16 input blocks"
 sched "layer3.1.conv2 bwd_data q=3"
 refused "a split that does not cover the blocks" "s.sched:1: layer3.1.conv2 bwd_data: q=3 does not divide the 16 output blocks"
+sched "layer2.1.conv1 bwd_weights q=2 ob=3"
+refused "a dW task that does not cover the blocks" "s.sched:1: layer2.1.conv1 bwd_weights: ob=3 is not a multiple of q=2 that divides the 8 output blocks"
+sched "layer2.1.conv1 bwd_weights chunk=3"
+refused "a dW task's chunk that does not divide" "s.sched:1: layer2.1.conv1 bwd_weights: chunk=3 does not divide the 8 input blocks"
+sched "layer2.1.conv1 bwd_weights p=5"
+refused "a dY slice that does not divide the row" "s.sched:1: layer2.1.conv1 bwd_weights: p=5 does not divide the 28 pixels of a dY row"
+sched "layer2.1.conv1 bwd_weights p=14"
+refused "a dY slice of a padded row" "s.sched:1: layer2.1.conv1 bwd_weights: p=14: this row's edge pixels meet padding, so a slice is the whole row (p=28)"
 sched "layer3.1.conv2 fwd p=five"
 refused "a value of the wrong type" "s.sched:1: layer3.1.conv2 fwd: p=five: p takes a whole number"
 sched "layer3.1.conv2 fwd outer=rows"

@@ -14,6 +14,9 @@
  * reads memory nothing wrote shows up there), checks that what backward
  * declares final (flatnet.h: grads_final) is final and declared once, and
  * checks its gradients against central differences of its own float loss.
+ * A build whose schedule drew only its bwd_weights tiles at random must give
+ * the step of the same case and target under the model's schedule, given
+ * before it, bit for bit.
  * OPS_VERBOSE=1 prints the worst
  * error of every comparison, not only of those that fail.
  *
@@ -511,6 +514,49 @@ static void check_repeatable(chk_ctx *ck, gen_run *g, const step_result *first,
     step_free(&again);
 }
 
+/* Every bwd_weights schedule sums each dW element's terms in the same order
+   (schedule.h), so a build whose schedule drew only bwd_weights tiles at
+   random (gen --schedule-seed bwd_weights:N) must give the model's build's
+   step bit for bit: its gradients are kept here, by case and target. */
+#define MAX_MODEL_STEPS 256
+static struct {
+    char key[128];
+    float loss, *grads;
+    size_t n_grads;
+} model_steps[MAX_MODEL_STEPS];
+static int n_model_steps;
+
+static void check_model_bits(chk_ctx *ck, const fn_network *net, const step_result *s)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s %s%s", net->name, net->target, build_kind(net));
+    if (!strcmp(net->schedule, "the cost model") && n_model_steps < MAX_MODEL_STEPS) {
+        model_steps[n_model_steps].loss = s->loss;
+        model_steps[n_model_steps].grads = copy_floats(s->grads, net->n_param_floats);
+        model_steps[n_model_steps].n_grads = net->n_param_floats;
+        snprintf(model_steps[n_model_steps++].key, sizeof model_steps[0].key, "%s", key);
+        return;
+    }
+    if (!strstr(net->schedule, "--schedule-seed bwd_weights:"))
+        return;
+    for (int i = 0; i < n_model_steps; i++) {
+        if (strcmp(model_steps[i].key, key))
+            continue;
+        if (memcmp(&model_steps[i].loss, &s->loss, sizeof s->loss))
+            chk_fail(ck, "the loss is %.9g, the model's schedule's %.9g", s->loss,
+                     model_steps[i].loss);
+        for (size_t j = 0; j < model_steps[i].n_grads; j++)
+            if (memcmp(&model_steps[i].grads[j], &s->grads[j], sizeof(float))) {
+                chk_fail(ck, "grads[%zu] is %.9g, the model's schedule's %.9g: a bwd_weights "
+                         "schedule changed the order of a sum", j, s->grads[j],
+                         model_steps[i].grads[j]);
+                return;
+            }
+        return;
+    }
+    chk_fail(ck, "no build of %s under the model's schedule ran before this one", key);
+}
+
 /* What backward told grads_final: the watermark's calls, and each float as it
    was when declared final. */
 static struct {
@@ -615,6 +661,7 @@ static void test_generated(void **state)
     compare_step(&ck, &g, &s, r);
     check_grad_padding(&ck, &g);
     check_repeatable(&ck, &g, &s, state_before);
+    check_model_bits(&ck, net, &s);
     check_grads_final(&ck, &g);
 
     chk_shape one = {1, {1}}, logits = {2, {net->batch, net->classes}};
@@ -694,6 +741,8 @@ int main(int argc, char **argv)
     int failed = _cmocka_run_group_tests("generated ops", tests, (size_t)n_tests, NULL, NULL);
     for (int i = 0; i < n_tests; i++)
         free((char *)tests[i].name); /* add_case_tests allocated every name */
+    for (int i = 0; i < n_model_steps; i++)
+        free(model_steps[i].grads);
     free(tests);
     free(cases);
     free(builds);

@@ -184,7 +184,7 @@ static void cache_key(const tn_env *env, const sc_record *r, char *key, size_t s
              kernel_hash(env, r, &r->model));
 }
 
-/* The cache line of key: "KEY\tp q chunk cc outer\tchosen_us\tmodel_us\tcandidates\t
+/* The cache line of key: "KEY\tp q chunk cc outer ob\tchosen_us\tmodel_us\tcandidates\t
    dropped\tHASH", HASH the chosen tile's kernel_hash, which must still hold. */
 static int cache_lookup(const tn_env *env, const char *key, const sc_record *r, tn_task *t)
 {
@@ -200,9 +200,9 @@ static int cache_lookup(const tn_env *env, const char *key, const sc_record *r, 
         unsigned long long hash;
         tn_task got = *t;
         sc_tile tile = t->tile;
-        if (sscanf(tab + 1, "%d %d %d %d %d\t%lf\t%lf\t%d\t%d\t%llx", &tile.p, &tile.q,
-                   &tile.chunk, &tile.cc, &outer, &got.chosen_us, &got.model_us, &got.candidates,
-                   &got.dropped, &hash) != 10)
+        if (sscanf(tab + 1, "%d %d %d %d %d %d\t%lf\t%lf\t%d\t%d\t%llx", &tile.p, &tile.q,
+                   &tile.chunk, &tile.cc, &outer, &tile.ob, &got.chosen_us, &got.model_us,
+                   &got.candidates, &got.dropped, &hash) != 11)
             continue;
         tile.outer = outer ? SC_OUTER_IMAGES : SC_OUTER_BLOCKS;
         char why[160];
@@ -227,9 +227,9 @@ static void cache_store(const tn_env *env, const char *key, const sc_record *r, 
         fprintf(stderr, "tune: warning: cannot write the cache %s: %s\n", path, strerror(errno));
         return;
     }
-    fprintf(f, "%s\t%d %d %d %d %d\t%.3f\t%.3f\t%d\t%d\t%016llx\n", key, t->tile.p, t->tile.q,
-            t->tile.chunk, t->tile.cc, t->tile.outer == SC_OUTER_IMAGES, t->chosen_us,
-            t->model_us, t->candidates, t->dropped, kernel_hash(env, r, &t->tile));
+    fprintf(f, "%s\t%d %d %d %d %d %d\t%.3f\t%.3f\t%d\t%d\t%016llx\n", key, t->tile.p,
+            t->tile.q, t->tile.chunk, t->tile.cc, t->tile.outer == SC_OUTER_IMAGES, t->tile.ob,
+            t->chosen_us, t->model_us, t->candidates, t->dropped, kernel_hash(env, r, &t->tile));
     fflush(f);
     fsync(fileno(f));
     fclose(f);
