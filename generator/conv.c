@@ -689,11 +689,18 @@ static void emit_bias_grad(strbuf *k, const ge_shape *s, int v, const char *vec,
     sb_printf(k, "        *(%s *)(dbias + kb * %d) = sum;\n    }\n", vec, v);
 }
 
+/* "cb++" or "kb += 2": a loop's step. */
+static const char *step_text(const char *var, int step, char *buf, size_t size)
+{
+    snprintf(buf, size, step == 1 ? "%s++" : "%s += %d", var, step);
+    return buf;
+}
+
 /* The layer function up to its task's body: a thread takes whole tasks of
-   (ob output blocks x chunk input blocks) of dW, zeroes them, and loops over
-   them with kb and cb (a task of one tile has no loop of its own). */
+   (ob output blocks x chunk input blocks) of dW, zeroes them if `zero`, and
+   loops over them with kb and cb (a task of one tile has no loop of its own). */
 static void emit_weight_task_open(strbuf *k, const ge_shape *s, const sc_tile *t, long rs,
-                                  const char *name, const char **kb, const char **cb)
+                                  int zero, const char *name, const char **kb, const char **cb)
 {
     *kb = t->ob == t->q ? "kb" : "kt";
     *cb = t->chunk == 1 ? "cb" : "ct";
@@ -701,9 +708,13 @@ static void emit_weight_task_open(strbuf *k, const ge_shape *s, const sc_tile *t
     sb_printf(k, "static void %s(const float *restrict in, const float *restrict dout,\n"
               "        float *restrict dbias, float *restrict dw)\n{\n", name);
     sb_printf(k, "#pragma omp parallel for collapse(2) schedule(static)\n");
-    sb_printf(k, "    for (int %s = 0; %s < %d; %s += %d)\n", *kb, *kb, s->out_blocks, *kb, t->ob);
-    sb_printf(k, "        for (int %s = 0; %s < %d; %s += %d) {\n", *cb, *cb, s->in_blocks, *cb,
-              t->chunk);
+    char step[16];
+    sb_printf(k, "    for (int %s = 0; %s < %d; %s)\n", *kb, *kb, s->out_blocks,
+              step_text(*kb, t->ob, step, sizeof step));
+    sb_printf(k, "        for (int %s = 0; %s < %d; %s) {\n", *cb, *cb, s->in_blocks,
+              step_text(*cb, t->chunk, step, sizeof step));
+    if (!zero)
+        return;
     if (t->ob > 1)
         sb_printf(k, "            for (int b = %s; b < %s + %d; b++)\n    ", *kb, *kb, t->ob);
     sb_printf(k, "            memset(dw + ((long)%s * %d + %s) * %ld, 0, %ld * sizeof(float));\n",
@@ -717,8 +728,9 @@ static int emit_task_loop(strbuf *k, int indent, const char *var, const char *fr
 {
     if (count == step)
         return 0;
-    sb_printf(k, "%*sfor (int %s = %s; %s < %s + %d; %s += %d) {\n", indent, "", var, from, var,
-              from, count, var, step);
+    char text[16];
+    sb_printf(k, "%*sfor (int %s = %s; %s < %s + %d; %s) {\n", indent, "", var, from, var, from,
+              count, step_text(var, step, text, sizeof text));
     return 1;
 }
 
@@ -778,7 +790,7 @@ static void emit_weight_rows(em_ctx *e, const gr_node *nd, const ge_shape *sp,
 
     long rs = (long)s.kh * s.kw * v * v;
     const char *kb0, *cb0;
-    emit_weight_task_open(k, &s, tile, rs, name, &kb0, &cb0);
+    emit_weight_task_open(k, &s, tile, rs, 1, name, &kb0, &cb0);
     sb_printf(k, "            for (int n = 0; n < %d; n++)\n", s.n);
     sb_printf(k, "                for (int oh = 0; oh < %d; oh++) {\n", s.out_h);
     int in = 20, open = 1;
@@ -875,14 +887,14 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const ge_shape *sp,
         sb_printf(k, "}\n\n");
     }
 
+    /* taps that only ever meet padding are not written: their gradient is
+       zero, and the gradient region starts zeroed (flatnet.h) */
     const char *kb0, *cb0; /* kb and cb: a plane's task is one tile */
-    emit_weight_task_open(k, &s, tile, (long)s.kh * s.kw * v * v, name, &kb0, &cb0);
+    emit_weight_task_open(k, &s, tile, (long)s.kh * s.kw * v * v, 0, name, &kb0, &cb0);
     sb_printf(k, "            const float *dy = dout + (long)kb * %ld, *x = in + (long)cb * %ld;\n",
               dq, x_image / s.in_blocks);
     sb_printf(k, "            float *g = dw + ((long)kb * %d + cb) * %ld;\n", s.in_blocks,
               (long)s.kh * s.kw * v * v);
-    /* taps that only ever meet padding are not written: their gradient is
-       zero, and the gradient region starts zeroed (flatnet.h) */
     sb_printf(k, "            for (int c0 = 0; c0 < %d; c0 += %d) {\n", c_count, cc);
     for (int tap = 0; tap < s.kh * s.kw; tap++)
         if (used[tap])
