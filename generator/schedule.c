@@ -172,18 +172,29 @@ static int tile_chunk(const tg_target *t, const ge_pass *cp, const sc_tile *tile
    Rapids, 2 threads, caches cold, that ran ResNet-50's 1x1s 1.42x faster
    than one task a (q-group, input block) from 64 channels to 256 at 56x56,
    1.46x from 256 to 64 at 56x56, 1.36x from 512 to 128 at 28x28, 1.11x at
-   14x14 and within 3% at 7x7.  Any other row keeps one task a (q-group,
-   input block) over whole rows: its dY rows are short, and its passes run
-   near the peak so (78-91% on ResNet-50). */
+   14x14 and within 3% at 7x7.  A strided 3x3's input is 4x its dY, so its
+   task owns every output block it can (X read once) and one input block:
+   ResNet-50's ran 1.05-1.23x faster so, the larger planes the more (4
+   input blocks a task as well put 576 KB-2.3 MB of dW in a task, past L2,
+   and ran 1.0-1.8x slower).  Any other row keeps one task a (q-group, input
+   block) over whole rows: its passes run near the peak so (72-91% on
+   ResNet-50), and every output block a task ran 0.89-0.99x as fast. */
 static void weight_task(const tg_target *t, const ge_shape *s, sc_tile *tile)
 {
     tile->ob = tile->q, tile->chunk = 1, tile->p = tile->kind == SC_PLANE ? 1 : s->out_w;
-    if (tile->kind == SC_PLANE || s->kw != 1 || s->kh != 1)
+    int pointwise = s->kw == 1 && s->kh == 1;
+    if (tile->kind == SC_PLANE || (!pointwise && s->stride == 1))
         return;
-    double x_bytes = (double)s->n * s->in_blocks * s->in_h * s->in_w; /* in vectors */
-    double dy_bytes = (double)s->n * s->out_blocks * s->out_h * s->out_w;
     int most = s->out_blocks / tile->q * s->in_blocks;
     int tasks = most < t->wt_tasks ? most : t->wt_tasks;
+    if (!pointwise) {
+        for (int ob = tile->q; ob <= s->out_blocks; ob += tile->q)
+            if (s->out_blocks % ob == 0 && s->out_blocks / ob * s->in_blocks >= tasks)
+                tile->ob = ob;
+        return;
+    }
+    double x_bytes = (double)s->n * s->in_blocks * s->in_h * s->in_w; /* in vectors */
+    double dy_bytes = (double)s->n * s->out_blocks * s->out_h * s->out_w;
     double least = -1;
     for (int ob = s->out_blocks; ob >= tile->q; ob--) /* on a tie, more output blocks */
         for (int c = 1; c <= s->in_blocks; c++) {
@@ -400,7 +411,8 @@ static void model_choice(const sc_env *env, sc_record *r)
                 consider(r, &tile, 1 / shape_weight_cost(t, &s, &tile), &best, &second);
             }
         weight_task(t, &s, &r->model);
-        weight_task(t, &s, &r->alt);
+        if (r->has_alt)
+            weight_task(t, &s, &r->alt);
     } else {
         ge_pass cp = geometry(env, r->node, r->pass);
         int more_vectors_first = kind != SC_PLANE && cp.stride > 1 && !cp.backward;

@@ -95,7 +95,8 @@ has_row '^layer4\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' \
     "a 512->512 7x7's dW tile is not q=2 cc=2"
 # a 1x1's dW task owns every output block and a few input blocks (X read
 # once) and sweeps dY in slices of L1's size; a 3x3's a (q-group, input
-# block) over whole rows; a strided 1x1 sweeps the pixels its pack step
+# block) over whole rows, a stride-2 3x3's every output block of one input
+# block (its input is 4x its dY); a strided 1x1 sweeps the pixels its pack step
 # gathered, one long row like a stride-1 1x1's
 checks=$((checks + 3))
 "$GEN" --summary --schedule networks/resnet50.lua |
@@ -103,6 +104,9 @@ checks=$((checks + 3))
     fail "a 512->128 1x1 at 28x28's dW task is not every output block x 8 input blocks, 196-pixel slices"
 summary '^layer2\.1\.conv1 +bwd_weights .* q=2 cc=2 ob=2 chunk=1 p=28 .*model$' >/dev/null ||
     fail "a 3x3's dW task is not one tile over whole rows"
+checks=$((checks + 1))
+summary '^layer2\.0\.conv1 +bwd_weights .* q=1 cc=4 ob=8 chunk=1 p=28 .*kb/8 x cb/1 = 1 x 4 = 4 .*model$' >/dev/null ||
+    fail "a stride-2 3x3's dW task does not own every output block (its X read once)"
 sched "layer2.0.downsample.0 bwd_weights p=7"
 "$GEN" -S "$S" -o "$OUT" "$NET" && grep -q "for (int ow0 = 0; ow0 < 784; ow0 += 7)" "$OUT" ||
     fail "a strided 1x1's dW could not be swept in slices of 7 pixels"
