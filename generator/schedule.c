@@ -193,15 +193,15 @@ static void weight_task(const tg_target *t, const ge_shape *s, sc_tile *tile)
                 tile->ob = ob;
         return;
     }
-    double x_bytes = (double)s->n * s->in_blocks * s->in_h * s->in_w; /* in vectors */
-    double dy_bytes = (double)s->n * s->out_blocks * s->out_h * s->out_w;
+    double x_vectors = (double)s->n * s->in_blocks * s->in_h * s->in_w;
+    double dy_vectors = (double)s->n * s->out_blocks * s->out_h * s->out_w;
     double least = -1;
     for (int ob = s->out_blocks; ob >= tile->q; ob--) /* on a tie, more output blocks */
         for (int c = 1; c <= s->in_blocks; c++) {
             if (ob % tile->q || s->out_blocks % ob || s->in_blocks % c ||
                 s->out_blocks / ob * (s->in_blocks / c) < tasks)
                 continue;
-            double moved = x_bytes * (s->out_blocks / ob) + dy_bytes * (s->in_blocks / c);
+            double moved = x_vectors * (s->out_blocks / ob) + dy_vectors * (s->in_blocks / c);
             if (least < 0 || moved < least)
                 least = moved, tile->ob = ob, tile->chunk = c;
         }

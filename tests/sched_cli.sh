@@ -185,6 +185,8 @@ printf 'layer3.1.conv2 fwd q=1\001\n' >"$S"
 refused "a byte that is not text" "s.sched:1: byte 0x01: a schedule file is text"
 check "-S with --schedule-seed" 2 "-S and --schedule-seed both set the schedule" \
     "$GEN" -S "$S" --schedule-seed 3 "$NET"
+check "a seed for an unknown pass" 2 "--schedule-seed PASS:N: unknown pass 'forward'" \
+    "$GEN" --schedule-seed forward:3 "$NET"
 
 echo "sched_cli: $((checks - failures)) passed, $failures failed"
 [ "$failures" = 0 ]
