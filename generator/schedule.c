@@ -391,7 +391,11 @@ static void consider(sc_record *r, const sc_tile *tile, double score, double *be
    weight streams (tuning found p=10 q=2 1.04-1.07x faster than p=5 q=4 on
    ResNet-50's 28x28 3x3s, and 8 images x 2 vectors 1.08-1.44x faster than
    4 x 4 on every plane of at most 4 pixels of ResNet-18 28x28x1), except in
-   a strided forward row pass (ResNet-50's 56x56 3x3 ran 1.21x slower so). */
+   a strided forward row pass (ResNet-50's 56x56 3x3 ran 1.21x slower so) and
+   a flat or packed 1x1, whose groups of q output vectors each read the
+   whole input again: p=5 q=4 ran 1.03-1.15x faster than p=10 q=2 on
+   ResNet-50's (tuning on Zen 5 and on Sapphire Rapids), and the model's
+   trainer 1.025x faster with it (docs/PERFORMANCE.md). */
 static void model_choice(const sc_env *env, sc_record *r)
 {
     const tg_target *t = env->t;
@@ -415,7 +419,8 @@ static void model_choice(const sc_env *env, sc_record *r)
             weight_task(t, &s, &r->alt);
     } else {
         ge_pass cp = geometry(env, r->node, r->pass);
-        int more_vectors_first = kind != SC_PLANE && cp.stride > 1 && !cp.backward;
+        int more_vectors_first = kind == SC_FLAT || kind == SC_PACKED ||
+                                 (kind != SC_PLANE && cp.stride > 1 && !cp.backward);
         for (int i = 0; i < 4; i++) {
             int q = more_vectors_first ? 4 - i : 1 + i;
             if (q > cp.out_blocks || cp.out_blocks % q)

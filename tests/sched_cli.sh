@@ -87,7 +87,7 @@ has_row '^layer4\.1\.conv2 +fwd .*p=4 q=4 .* 0\.9[0-9]+ +5[0-9]% +s\.sched:1$' \
 # the streams it moves along (fewer dY vectors, more channels); on a tie a
 # plane tile takes more images
 sched "# the model's own records"
-has_row '^layer4\.0\.downsample\.0 +fwd +.* packed +p=[0-9]+ q=2 chunk=16 ' \
+has_row '^layer4\.0\.downsample\.0 +fwd +.* packed +p=[0-9]+ q=4 chunk=16 ' \
     "a packed 1x1 from 256 channels does not sweep its 16 input blocks a call"
 has_row '^layer3\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' \
     "a 3x3's dW tile is not q=2 cc=2 (12 accumulators, 3 streams)"
@@ -110,10 +110,16 @@ summary '^layer2\.0\.conv1 +bwd_weights .* q=1 cc=4 ob=8 chunk=1 p=28 .*kb/8 x c
 sched "layer2.0.downsample.0 bwd_weights p=7"
 "$GEN" -S "$S" -o "$OUT" "$NET" && grep -q "for (int ow0 = 0; ow0 < 784; ow0 += 7)" "$OUT" ||
     fail "a strided 1x1's dW could not be swept in slices of 7 pixels"
-# a 64->128 1x1 from 56x56 re-reads each image's 800 KB input for 4 output
-# groups in outer=blocks order; by image it reads each once
-has_row '^layer2\.0\.downsample\.0 +fwd .* packed +p=10 q=2 chunk=4 outer=images .*model$' \
-    "the model did not order a memory-bound 1x1 by image"
+# a flat or packed 1x1's q-groups each read the whole input: on a tie the
+# tile of more vectors (fewer groups) wins
+has_row '^layer2\.0\.downsample\.0 +fwd .* packed +p=5 q=4 chunk=4 outer=blocks .*model$' \
+    "a packed 1x1 from 56x56 is not p=5 q=4 (two groups, not four, re-read its input)"
+# a 64->128 1x1 on 7x7 planes at batch 128 re-reads every image's input for
+# each of 4 groups in outer=blocks order; by image it reads each once
+checks=$((checks + 1))
+"$GEN" --summary --schedule -D input=28x28x1 -D batch=128 "$NET" |
+    grep -qE '^layer2\.0\.downsample\.0 +bwd_data .* outer=images .*model$' ||
+    fail "the model did not order a memory-bound 1x1 by image"
 has_row '^layer3\.0\.downsample\.0 +fwd .* outer=blocks .*model$' \
     "the model ordered a 1x1 by image whose traffic is the same either way"
 checks=$((checks + 1))
