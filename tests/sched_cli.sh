@@ -62,6 +62,14 @@ summary '^conv1 +bwd_weights .*model$' >/dev/null || fail "the * fwd line touche
 checks=$((checks + 4))
 
 # ---- the model keeps a thread's weights in L2 ----
+# model_row PATTERN WHY GEN_ARGS...: the model's table for those arguments has
+# a row matching PATTERN
+model_row() {
+    local pattern=$1 why=$2
+    shift 2
+    checks=$((checks + 1))
+    "$GEN" --summary --schedule "$@" | grep -qE "$pattern" || fail "$why"
+}
 # has_row PATTERN WHY: the schedule table has a row matching PATTERN
 has_row() {
     checks=$((checks + 1))
@@ -98,10 +106,10 @@ has_row '^layer4\.1\.conv2 +bwd_weights .* q=2 cc=2 .*model$' \
 # block) over whole rows, a stride-2 3x3's every output block of one input
 # block (its input is 4x its dY); a strided 1x1 sweeps the pixels its pack step
 # gathered, one long row like a stride-1 1x1's
-checks=$((checks + 3))
-"$GEN" --summary --schedule networks/resnet50.lua |
-    grep -qE '^layer2\.1\.conv1 +bwd_weights .* q=2 cc=8 ob=8 chunk=8 p=196 .*kb/8 x cb/8 = 1 x 4 = 4 .*model$' ||
-    fail "a 512->128 1x1 at 28x28's dW task is not every output block x 8 input blocks, 196-pixel slices"
+checks=$((checks + 2))
+model_row '^layer2\.1\.conv1 +bwd_weights .* q=2 cc=8 ob=8 chunk=8 p=196 .*kb/8 x cb/8 = 1 x 4 = 4 .*model$' \
+    "a 512->128 1x1 at 28x28's dW task is not every output block x 8 input blocks, 196-pixel slices" \
+    networks/resnet50.lua
 summary '^layer2\.1\.conv1 +bwd_weights .* q=2 cc=2 ob=2 chunk=1 p=28 .*model$' >/dev/null ||
     fail "a 3x3's dW task is not one tile over whole rows"
 checks=$((checks + 1))
@@ -116,16 +124,13 @@ has_row '^layer2\.0\.downsample\.0 +fwd .* packed +p=5 q=4 chunk=4 outer=blocks 
     "a packed 1x1 from 56x56 is not p=5 q=4 (two groups, not four, re-read its input)"
 # a 64->128 1x1 on 7x7 planes at batch 128 re-reads every image's input for
 # each of 4 groups in outer=blocks order; by image it reads each once
-checks=$((checks + 1))
-"$GEN" --summary --schedule -D input=28x28x1 -D batch=128 "$NET" |
-    grep -qE '^layer2\.0\.downsample\.0 +bwd_data .* outer=images .*model$' ||
-    fail "the model did not order a memory-bound 1x1 by image"
+model_row '^layer2\.0\.downsample\.0 +bwd_data .* outer=images .*model$' \
+    "the model did not order a memory-bound 1x1 by image" -D input=28x28x1 -D batch=128 "$NET"
 has_row '^layer3\.0\.downsample\.0 +fwd .* outer=blocks .*model$' \
     "the model ordered a 1x1 by image whose traffic is the same either way"
-checks=$((checks + 1))
-"$GEN" --summary --schedule -D input=28x28x1 -D batch=64 "$NET" |
-    grep -qE '^layer4\.1\.conv2 +fwd .* plane +p=8 q=2 chunk=1 ' ||
-    fail "a 1x1 plane's tile is not 8 images x 2 vectors (on a tie, fewer vectors)"
+model_row '^layer4\.1\.conv2 +fwd .* plane +p=8 q=2 chunk=1 ' \
+    "a 1x1 plane's tile is not 8 images x 2 vectors (on a tie, fewer vectors)" \
+    -D input=28x28x1 -D batch=64 "$NET"
 
 # ---- made for another target: a warning, then used where legal ----
 sched "target avx2" "layer3.1.conv2 fwd p=9 q=4" "layer3.1.conv1 fwd q=2"
