@@ -889,12 +889,12 @@ static void emit_weight_plane(em_ctx *e, const gr_node *nd, const ge_shape *sp,
 
     /* taps that only ever meet padding are not written: their gradient is
        zero, and the gradient region starts zeroed (flatnet.h) */
+    long rs = (long)s.kh * s.kw * v * v;
     const char *kb0, *cb0; /* kb and cb: a plane's task is one tile */
-    emit_weight_task_open(k, &s, tile, (long)s.kh * s.kw * v * v, 0, name, &kb0, &cb0);
+    emit_weight_task_open(k, &s, tile, rs, 0, name, &kb0, &cb0);
     sb_printf(k, "            const float *dy = dout + (long)kb * %ld, *x = in + (long)cb * %ld;\n",
               dq, x_image / s.in_blocks);
-    sb_printf(k, "            float *g = dw + ((long)kb * %d + cb) * %ld;\n", s.in_blocks,
-              (long)s.kh * s.kw * v * v);
+    sb_printf(k, "            float *g = dw + ((long)kb * %d + cb) * %ld;\n", s.in_blocks, rs);
     sb_printf(k, "            for (int c0 = 0; c0 < %d; c0 += %d) {\n", c_count, cc);
     for (int tap = 0; tap < s.kh * s.kw; tap++)
         if (used[tap])

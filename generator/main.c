@@ -252,15 +252,13 @@ int main(int argc, char **argv)
         } else if (!strcmp(arg, "--schedule-seed")) {
             const char *colon = value ? strchr(value, ':') : NULL;
             if (colon) { /* PASS:N draws only that pass's records */
-                for (int k = 0; k < SC_PASSES; k++)
-                    if ((size_t)(colon - value) == strlen(sc_pass_name((sc_pass)k)) &&
-                        !strncmp(value, sc_pass_name((sc_pass)k), (size_t)(colon - value)))
-                        seed_passes = 1 << k;
-                if (!seed_passes) {
+                int pass = sc_pass_of_name(value, (size_t)(colon - value));
+                if (pass < 0) {
                     fprintf(stderr, "gen: --schedule-seed PASS:N: unknown pass '%.*s' (fwd, "
                             "bwd_data or bwd_weights)\n", (int)(colon - value), value);
                     goto bad_usage;
                 }
+                seed_passes = 1 << pass;
                 value = colon + 1;
             }
             if (!(seed = positive_arg(arg, value)))

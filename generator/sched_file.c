@@ -146,17 +146,13 @@ static int read_header(sf_ctx *c, const sf_line *l)
 
 /* ------------------------------------------------------------ records */
 
-static const char *const pass_words[] = {"fwd", "bwd_data", "bwd_weights"};
-
 /* The passes a line's PASS word names, as a bit set; 0 if none. */
 static int passes_of(const char *w)
 {
     if (!strcmp(w, "*"))
         return 7;
-    for (int i = 0; i < SC_PASSES; i++)
-        if (!strcmp(w, pass_words[i]))
-            return 1 << i;
-    return 0;
+    int pass = sc_pass_of_name(w, strlen(w));
+    return pass < 0 ? 0 : 1 << pass;
 }
 
 /* Does field `key` apply to pass? */

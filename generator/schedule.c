@@ -19,10 +19,19 @@
 #include "alloc.h"
 #include "schedule.h"
 
+static const char *const pass_names[SC_PASSES] = {"fwd", "bwd_data", "bwd_weights"};
+
 const char *sc_pass_name(sc_pass pass)
 {
-    static const char *const names[] = {"fwd", "bwd_data", "bwd_weights"};
-    return names[pass];
+    return pass_names[pass];
+}
+
+int sc_pass_of_name(const char *word, size_t len)
+{
+    for (int k = 0; k < SC_PASSES; k++)
+        if (strlen(pass_names[k]) == len && !strncmp(word, pass_names[k], len))
+            return k;
+    return -1;
 }
 
 static const char *const kind_names[SC_KINDS] = {"row", "flat", "plane", "packed"};
@@ -161,6 +170,15 @@ static int tile_chunk(const tg_target *t, const ge_pass *cp, const sc_tile *tile
     return model_chunk(t, cp, tile->q);
 }
 
+/* Whether a dW sweep may cut a dY row into slices anywhere: no output
+   column's kernel columns meet padding. */
+static int row_sliceable(const ge_shape *s)
+{
+    int lo, hi;
+    ge_inside_cols(s, &lo, &hi);
+    return lo == 0 && hi == s->out_w;
+}
+
 /* How a dW tile of q vectors is run: the tasks a thread takes and the dY
    slices they sweep.  A plane's task is one tile over every image.  A 1x1's
    task owns ob output blocks and chunk input blocks: it reads its input
@@ -205,9 +223,7 @@ static void weight_task(const tg_target *t, const ge_shape *s, sc_tile *tile)
             if (least < 0 || moved < least)
                 least = moved, tile->ob = ob, tile->chunk = c;
         }
-    int lo, hi;
-    ge_inside_cols(s, &lo, &hi);
-    if (lo > 0 || hi < s->out_w)
+    if (!row_sliceable(s))
         return;
     long line = (long)tile->q * t->vlen * (long)sizeof(float); /* a pixel's q dY vectors */
     for (int p = 1; p <= s->out_w; p++)
@@ -337,11 +353,9 @@ int sc_legal(const gr_graph *g, const pl_plan *p, const tg_target *t, int node, 
             if (tile->ob != tile->q || tile->chunk != 1 || tile->p != 1)
                 return WHY("a plane's dW task is one tile: ob=q, chunk=1 and p=1");
         } else {
-            int lo, hi;
-            ge_inside_cols(&s, &lo, &hi);
             if (tile->p < 1 || s.out_w % tile->p)
                 return WHY("p=%d does not divide the %d pixels of a dY row", tile->p, s.out_w);
-            if (tile->p != s.out_w && (lo > 0 || hi < s.out_w))
+            if (tile->p != s.out_w && !row_sliceable(&s))
                 return WHY("p=%d: this row's edge pixels meet padding, so a slice is the whole "
                            "row (p=%d)", tile->p, s.out_w);
         }

@@ -114,6 +114,8 @@ const char *sc_pass_name(sc_pass pass);
 const char *sc_kind_name(sc_kind kind);
 /* The kind a word names, or -1. */
 int sc_kind_of_name(const char *word);
+/* The pass the first len characters of word name, or -1. */
+int sc_pass_of_name(const char *word, size_t len);
 /* "7x4 chunk 2", "2 images x 4" ...: the tile in a few words */
 void sc_tile_text(const sc_record *r, const sc_tile *t, char *buf, size_t size);
 /* "ob/4 x n x row = 16 x 8 x 56 = 7168": the parallel loop and its iterations */
