@@ -103,8 +103,9 @@ void sc_randomize(const gr_graph *g, const pl_plan *p, sc_schedule *s, unsigned 
                   int passes);
 
 /* What the tuner measures for r, at most max tiles, the model's first: the
-   model's with the other loop order and without chunks (bwd_weights: with a
-   task a dW tile over whole rows), then the legal tiles the model ranks best
+   model's with the other loop order and without chunks, or with the L1
+   budget's chunk where the model's has none (bwd_weights: with a task a dW
+   tile over whole rows), then the legal tiles the model ranks best
    that do not spill, each run as the model would.  Returns how many. */
 int sc_candidates(const gr_graph *g, const pl_plan *p, const tg_target *t, const sc_record *r,
                   sc_tile *out, int max);

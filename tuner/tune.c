@@ -173,15 +173,33 @@ static unsigned long long kernel_hash(const tn_env *env, const sc_record *r, con
     return h;
 }
 
-/* The kind and the model's kernel are part of the key: a shape's pass of
-   another kind (a strided 1x1 before it was packed) or another code is
-   another task. */
+/* FNV-1a of the tiles a task measures: a cached choice is the best of
+   those, so another set (a new candidate rule, another --candidates) is
+   measured anew. */
+static unsigned long long candidates_hash(const tn_env *env, const sc_record *r)
+{
+    sc_tile tiles[MAX_CANDIDATES];
+    int n = sc_candidates(env->g, env->p, env->o->target, r, tiles, env->o->max_candidates);
+    unsigned long long h = 1469598103934665603ull;
+    for (int i = 0; i < n; i++) {
+        char text[96];
+        sc_tile_text(r, &tiles[i], text, sizeof text);
+        for (const char *c = text; *c; c++)
+            h = (h ^ (unsigned char)*c) * 1099511628211ull;
+        h = (h ^ ';') * 1099511628211ull;
+    }
+    return h;
+}
+
+/* The kind, the model's kernel and the candidates are part of the key: a
+   shape's pass of another kind (a strided 1x1 before it was packed), another
+   code or another search is another task. */
 static void cache_key(const tn_env *env, const sc_record *r, char *key, size_t size)
 {
     const tn_options *o = env->o;
-    snprintf(key, size, "%s|%d|%s|%s|%s|%s|%016llx", o->target->name, o->threads, o->compiler,
-             r->shape, sc_pass_name(r->pass), sc_kind_name(r->model.kind),
-             kernel_hash(env, r, &r->model));
+    snprintf(key, size, "%s|%d|%s|%s|%s|%s|%016llx|%016llx", o->target->name, o->threads,
+             o->compiler, r->shape, sc_pass_name(r->pass), sc_kind_name(r->model.kind),
+             kernel_hash(env, r, &r->model), candidates_hash(env, r));
 }
 
 /* The cache line of key: "KEY\tp q chunk cc outer ob\tchosen_us\tmodel_us\tcandidates\t
@@ -707,7 +725,7 @@ static int tune_all(tn_env *env, sc_schedule *s, tn_task *tasks, int n)
     int measured = 0, cached = 0, skipped = 0, n_jobs = 0;
     tn_job *jobs = xcalloc((size_t)n + 1, sizeof *jobs);
     int *job_of = xcalloc((size_t)n + 1, sizeof *job_of);
-    char (*key)[640] = xcalloc((size_t)n + 1, sizeof *key); /* its kernel's hash: once a task */
+    char (*key)[768] = xcalloc((size_t)n + 1, sizeof *key); /* its kernel's hash: once a task */
     for (int i = 0; i < n; i++) {
         cache_key(env, &s->recs[tasks[i].rec], key[i], sizeof key[i]);
         job_of[i] = -1;

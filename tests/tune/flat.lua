@@ -1,0 +1,5 @@
+-- A flat 1x1 from 8 input blocks: the model's tile sweeps all 8 a call, and
+-- the tuner also measures it with the L1 budget's chunk of 4.
+local x = input{8, 8, 128, batch = 1}
+x = conv(x, 64, 1, {name = "c1"})
+return softmax_cross_entropy(fc(global_avgpool(x), 3, {name = "fc"}))
