@@ -157,49 +157,47 @@ typedef struct {
     const tn_options *o;
 } tn_env;
 
-/* FNV-1a of the harness gen's emitter writes for tile alone: a cached time is
-   a time of this code, so when the emitter writes another kernel for the same
-   tile (a new release, a changed micro-kernel) the entry no longer applies. */
+/* FNV-1a of len bytes of data, on from hash h (FNV_START to begin). */
+#define FNV_START 1469598103934665603ull
+static unsigned long long fnv1a(unsigned long long h, const char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)data[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The hash of the harness gen's emitter writes for tile alone: a cached time
+   is a time of this code, so when the emitter writes another kernel for the
+   same tile (a new release, a changed micro-kernel) the entry no longer
+   applies. */
 static unsigned long long kernel_hash(const tn_env *env, const sc_record *r, const sc_tile *tile)
 {
     th_candidate c = {*r, TH_SOUND};
     strbuf text = {0};
     sc_set(env->g, env->p, env->o->target, &c.rec, tile, "");
     th_write(env->g, env->p, env->o->target, &c, 1, &text);
-    unsigned long long h = 1469598103934665603ull;
-    for (size_t i = 0; i < text.len; i++)
-        h = (h ^ (unsigned char)text.data[i]) * 1099511628211ull;
+    unsigned long long h = fnv1a(FNV_START, text.data, text.len);
     sb_free(&text);
     return h;
 }
 
-/* FNV-1a of the tiles a task measures: a cached choice is the best of
-   those, so another set (a new candidate rule, another --candidates) is
-   measured anew. */
-static unsigned long long candidates_hash(const tn_env *env, const sc_record *r)
+/* The kind, the model's kernel and the candidates (tiles[0..n)) are part of
+   the key: a shape's pass of another kind (a strided 1x1 before it was
+   packed), another code or another search is another task, since a cached
+   choice is the best of the tiles it measured. */
+static void cache_key(const tn_env *env, const sc_record *r, const sc_tile *tiles, int n,
+                      char *key, size_t size)
 {
-    sc_tile tiles[MAX_CANDIDATES];
-    int n = sc_candidates(env->g, env->p, env->o->target, r, tiles, env->o->max_candidates);
-    unsigned long long h = 1469598103934665603ull;
+    const tn_options *o = env->o;
+    unsigned long long searched = FNV_START;
     for (int i = 0; i < n; i++) {
         char text[96];
         sc_tile_text(r, &tiles[i], text, sizeof text);
-        for (const char *c = text; *c; c++)
-            h = (h ^ (unsigned char)*c) * 1099511628211ull;
-        h = (h ^ ';') * 1099511628211ull;
+        searched = fnv1a(fnv1a(searched, text, strlen(text)), ";", 1);
     }
-    return h;
-}
-
-/* The kind, the model's kernel and the candidates are part of the key: a
-   shape's pass of another kind (a strided 1x1 before it was packed), another
-   code or another search is another task. */
-static void cache_key(const tn_env *env, const sc_record *r, char *key, size_t size)
-{
-    const tn_options *o = env->o;
     snprintf(key, size, "%s|%d|%s|%s|%s|%s|%016llx|%016llx", o->target->name, o->threads,
              o->compiler, r->shape, sc_pass_name(r->pass), sc_kind_name(r->model.kind),
-             kernel_hash(env, r, &r->model), candidates_hash(env, r));
+             kernel_hash(env, r, &r->model), searched);
 }
 
 /* The cache line of key: "KEY\tp q chunk cc outer ob\tchosen_us\tmodel_us\tcandidates\t
@@ -352,11 +350,11 @@ typedef struct {
     int compiled;            /* 1, 0 (did not), -1 (not tried) */
 } tn_job;
 
-static void prepare(const tn_env *env, const sc_record *r, int task, tn_job *j)
+static void prepare(const tn_env *env, const sc_record *r, const sc_tile *tiles, int n, int task,
+                    tn_job *j)
 {
-    sc_tile tiles[MAX_CANDIDATES];
     j->task = task;
-    j->n = sc_candidates(env->g, env->p, env->o->target, r, tiles, env->o->max_candidates);
+    j->n = n;
     j->compiled = -1;
     for (int i = 0; i < j->n; i++) {
         j->c[i].rec = *r;
@@ -725,15 +723,19 @@ static int tune_all(tn_env *env, sc_schedule *s, tn_task *tasks, int n)
     int measured = 0, cached = 0, skipped = 0, n_jobs = 0;
     tn_job *jobs = xcalloc((size_t)n + 1, sizeof *jobs);
     int *job_of = xcalloc((size_t)n + 1, sizeof *job_of);
-    char (*key)[768] = xcalloc((size_t)n + 1, sizeof *key); /* its kernel's hash: once a task */
+    char (*key)[768] = xcalloc((size_t)n + 1, sizeof *key); /* its hashes: once a task */
     for (int i = 0; i < n; i++) {
-        cache_key(env, &s->recs[tasks[i].rec], key[i], sizeof key[i]);
+        const sc_record *r = &s->recs[tasks[i].rec];
+        sc_tile tiles[MAX_CANDIDATES];
+        int n_tiles = sc_candidates(env->g, env->p, env->o->target, r, tiles,
+                                    env->o->max_candidates);
+        cache_key(env, r, tiles, n_tiles, key[i], sizeof key[i]);
         job_of[i] = -1;
-        if (cache_lookup(env, key[i], &s->recs[tasks[i].rec], &tasks[i])) {
+        if (cache_lookup(env, key[i], r, &tasks[i])) {
             tasks[i].measured = tasks[i].cached = 1;
             cached++;
         } else {
-            prepare(env, &s->recs[tasks[i].rec], i, &jobs[n_jobs]);
+            prepare(env, r, tiles, n_tiles, i, &jobs[n_jobs]);
             job_of[i] = n_jobs++;
         }
     }
