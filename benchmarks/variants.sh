@@ -71,16 +71,17 @@ echo "machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n
     "$THREADS threads; $STEPS steps after 3 untimed, $ROUNDS rounds alternating"
 for v in $NAMES; do
     records=$(sed 's/#.*//; s/[[:space:]]*$//' "$DIR/$v.sched" | awk 'NF' | tr '\n' ';' | sed 's/;$//; s/;/; /g')
-    echo "$v: ${records:-the model's schedule}"
+    [ -n "$records" ] || records="the model's schedule"
+    echo "$v: $records"
     # each conv pass's median ms over the rounds and its fastest, then the step's
     calls "$DIR/$v.0.out" | while read -r layer pass ms; do
         times=$(for f in "$DIR/$v".*.out; do
             calls "$f" | awk -v l="$layer" -v p="$pass" '$1 == l && $2 == p { print $3 }'
         done)
-        echo "$layer $pass $(echo "$times" | median) $(echo "$times" | sort -g | head -n 1)"
+        echo "$layer $pass $(echo "$times" | median) $(echo "$times" | minimum)"
     done >"$DIR/$v.table"
     step=$(sed -n 's/^step: median \([0-9.]*\) ms.*/\1/p' "$DIR/$v".*.out)
-    echo "step - $(echo "$step" | median) $(echo "$step" | sort -g | head -n 1)" >>"$DIR/$v.table"
+    echo "step - $(echo "$step" | median) $(echo "$step" | minimum)" >>"$DIR/$v.table"
 done
 # a row a conv pass, a column a variant: median ms (fastest)
 printf '\n%-24s %-12s' layer pass
