@@ -155,17 +155,17 @@ static int model_chunk(const tg_target *t, const ge_pass *cp, int q)
 }
 
 /* The model's chunk for tile: a whole-plane tile sweeps every input block
-   (its weights serve every pixel of the plane), and so does a flat or packed
-   1x1's (tuning ResNet-50 on Zen 5 found every input block a call 1.03-1.14x
-   faster than model_chunk's for q=4 and within 2% for q=2: along a long row
-   the weights come from L2 as fast, and the accumulators go to memory once);
-   a row tile and a plane tile of a pixel at a time model_chunk's (for those
-   planes every block was faster in the tuner's harness, slower in the
-   trainer: docs/PERFORMANCE.md). */
+   (its weights serve every pixel of the plane); every other tile
+   model_chunk's.  Flat and packed 1x1s split the same way on two machines
+   and the model takes the safer side: every input block a call ran 1.03-1.14x
+   faster at q=4 on Zen 5 (the tuner's harness), 1.22-1.35x slower on Zen 4
+   (the trainer and the harness), so a build that is not tuned keeps the
+   weights in L1 and the tuner measures every block beside it (sc_candidates).
+   For planes of a pixel at a time every block was faster in the tuner's
+   harness, slower in the trainer (docs/PERFORMANCE.md). */
 static int tile_chunk(const tg_target *t, const ge_pass *cp, const sc_tile *tile)
 {
-    if ((tile->kind == SC_PLANE && ge_plane_span(cp) > 1) || tile->kind == SC_FLAT ||
-        tile->kind == SC_PACKED)
+    if (tile->kind == SC_PLANE && ge_plane_span(cp) > 1)
         return cp->in_blocks;
     return model_chunk(t, cp, tile->q);
 }
@@ -790,10 +790,9 @@ int sc_candidates(const gr_graph *g, const pl_plan *p, const tg_target *t, const
     ge_shape s = shape(&env, r->node);
     v = r->model;
     if (r->pass != SC_BWD_WEIGHTS && n < max) {
-        /* no chunks, or where the model sweeps every input block (flat and
-           packed 1x1s, whole planes) the L1 budget's chunk: on Zen 4 that
-           ran the flat 1x1s from 256 channels at 56x56 and 512 at 28x28
-           1.2-1.35x faster, where Zen 5 had found every block faster */
+        /* the other side of tile_chunk's rule: every input block where the
+           model takes the L1 budget's chunk (Zen 5 ran flat 1x1s so up to
+           1.14x faster), the L1 budget's chunk where it sweeps them all */
         v.chunk = v.chunk != cp.in_blocks ? cp.in_blocks : model_chunk(t, &cp, v.q);
         if (!tile_listed(out, n, &v))
             out[n++] = v;

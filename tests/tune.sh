@@ -79,15 +79,15 @@ checks=$((checks + 3))
 [ "$(grep -c "^tune:     .* 1.00x  (the model's)$" "$W/faults")" = 8 ] ||
     fail "--verbose: not every task lists the model's tile"
 
-# ---- the candidates: a flat 1x1 whose model tile sweeps every input block
-# is also measured with the L1 budget's chunk ----
+# ---- the candidates: a flat 1x1 whose model tile takes the L1 budget's
+# chunk is also measured sweeping every input block ----
 check "tune a flat 1x1" 0 "tune: 2 tasks: 2 measured" \
     "$TUNE" $FAST --verbose --cache "$W/cache-flat" -o "$W/flat.sched" tests/tune/flat.lua
 checks=$((checks + 2))
-grep -q "^tune:     p=5 q=4 chunk=8 outer=blocks .*(the model's)$" "$W/out" ||
-    fail "the flat 1x1's model tile is not p=5 q=4 chunk=8 (the test needs a new tile)"
-grep -q "^tune:     p=5 q=4 chunk=4 outer=blocks " "$W/out" ||
-    fail "the flat 1x1 was not measured with the L1 budget's chunk=4"
+grep -q "^tune:     p=5 q=4 chunk=4 outer=blocks .*(the model's)$" "$W/out" ||
+    fail "the flat 1x1's model tile is not p=5 q=4 chunk=4 (the test needs a new tile)"
+grep -q "^tune:     p=5 q=4 chunk=8 outer=blocks " "$W/out" ||
+    fail "the flat 1x1 was not measured sweeping all 8 input blocks"
 # a cached choice is the best of its candidates: another set is measured anew
 check "tune with other candidates" 0 "tune: 2 tasks: 2 measured, 0 from the cache" \
     "$TUNE" --rounds 3 --candidates 2 --cache "$W/cache-flat" -o "$W/flat.sched" tests/tune/flat.lua
