@@ -9,9 +9,10 @@
  * accumulators of 32 registers (10 of 16) it spills inside the FMA loop
  * (docs/PERFORMANCE.md).  l1_weights is the weights the tiles of a row pass
  * (or of a plane pass a pixel at a time, or of a flat or packed 1x1) may
- * share from L1, 24 KiB of a 48 KiB L1 and 16 of Zen 4's 32 at q=4, which
- * sets their chunk (Zen 4 ran flat 1x1s so 1.22-1.35x faster than sweeping
- * every input block, Zen 5 up to 1.14x slower: schedule.c, tile_chunk).
+ * share from L1, 24 KiB of a 48 KiB L1, which sets their chunk (4 input
+ * blocks at q=4: 16 KiB, half of Zen 4's L1).  Zen 4 ran flat 1x1s so
+ * 1.22-1.35x faster than sweeping every input block, Zen 5 up to 1.14x
+ * slower (schedule.c, tile_chunk).
  * lines_a_cycle is what dW tiles measured (build/tune on ResNet-50, an idle
  * Zen 5): a step that moves on to 5 new lines (q=4 cc=4 on a 1x1) ran 1.27x
  * the time of one moving on to 3 (q=2 cc=8) with the same FMAs and loads,

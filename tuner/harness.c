@@ -74,7 +74,8 @@ void th_write(const gr_graph *g, const pl_plan *p, const tg_target *t, const th_
     sb_printf(out, "/* flatnet tuner harness: %s %s, %d candidates (0: the cost model's) */\n",
               c[0].rec.shape, sc_pass_name(c[0].rec.pass), n);
     sb_printf(out, "#include <math.h>\n#include <omp.h>\n#include <stddef.h>\n#include <stdint.h>\n"
-                   "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n#include <unistd.h>\n\n");
+                   "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
+                   "#include <unistd.h>\n\n");
     tpl_vars v = {0};
     tpl_set_int(&v, "V", t->vlen);
     tpl_set_int(&v, "BYTES", 4L * t->vlen);
