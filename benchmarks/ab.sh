@@ -47,6 +47,7 @@ make -s -C "$BASE" build/gen build/libflatnet.a >"$DIR/base-build.log" 2>&1 ||
 make -s build/gen build/libflatnet.a
 
 . benchmarks/stats.sh
+. benchmarks/trainer.sh
 
 # name         network   batch input      classes mode (bench.sh's rows)
 ROWS="resnet50-224-b8-train   resnet50 8  224x224x3 3  train
@@ -58,8 +59,7 @@ resnet50-224-b8-infer   resnet50 8  224x224x3 3  eval"
 build() {
     exe="$DIR/$1-$3-$(echo "$4" | tr -c 'a-z0-9\n' _)"
     "$2/build/gen" $4 -o "$exe.c" "networks/$3.lua"
-    cc -O3 -march=native -fopenmp "$exe.c" -I"$2/runtime" -L"$2/build" -lflatnet -lstb -lcjson \
-        -lz -lm -o "$exe"
+    trainer_cc "$exe.c" "$exe" "$2"
 }
 
 echo "$ROWS" | while read -r name net batch input classes mode; do

@@ -39,6 +39,7 @@ resnet18-28x28x1-b64-train resnet18 64 28x28x1 10 train
 resnet50-224-b8-infer   resnet50 8  224x224x3 3  eval"
 
 . benchmarks/stats.sh
+. benchmarks/trainer.sh
 
 # flatnet trainers, one per network shape (inference reuses the training
 # build): the cost model's, and the tuned one
@@ -50,7 +51,7 @@ echo "$ROWS" | while read -r name net batch input classes mode; do
     if [ ! -x "$exe" ] || ! cmp -s "$exe.new.c" "$exe.c"; then
         mv "$exe.new.c" "$exe.c"
         rm -f "$exe.tuned"
-        cc -O3 -march=native -fopenmp "$exe.c" -Iruntime -Lbuild -lflatnet -lstb -lcjson -lz -lm -o "$exe"
+        trainer_cc "$exe.c" "$exe"
     fi
     rm -f "$exe.new.c"
     if [ ! -x "$exe.tuned" ]; then
@@ -58,8 +59,7 @@ echo "$ROWS" | while read -r name net batch input classes mode; do
             --budget "$BUDGET" --cache "$DIR/tune-cache" -o "$exe.sched" "networks/$net.lua" \
             >"$exe.tune.log"
         build/gen $defs -S "$exe.sched" -o "$exe.tuned.c" "networks/$net.lua"
-        cc -O3 -march=native -fopenmp "$exe.tuned.c" -Iruntime -Lbuild -lflatnet -lstb -lcjson -lz -lm \
-            -o "$exe.tuned"
+        trainer_cc "$exe.tuned.c" "$exe.tuned"
     fi
 done
 

@@ -13,6 +13,7 @@
 # plots to docs/.  Run `make` first; PyTorch needs python3-torch and
 # python3-torchvision (make bench installs them).
 set -eu
+. benchmarks/trainer.sh
 WHICH=${1:-both}
 R=build/results
 EPOCHS=10
@@ -24,8 +25,7 @@ TITLE="ResNet-20 on Fashion-MNIST, $EPOCHS epochs"
 mkdir -p "$R"
 build/gen -D depth=20 -D input=28x28x1 -D batch=$BATCH -D classes=10 -o "$R/resnet20.c" \
     networks/resnet20.lua
-cc -O3 -march=native -fopenmp "$R/resnet20.c" -Iruntime -Lbuild -lflatnet -lstb -lcjson -lm -lz \
-    -o "$R/resnet20"
+trainer_cc "$R/resnet20.c" "$R/resnet20"
 [ -d "$R/fashion" ] || "$R/resnet20" import --seed 1 "$R/fashion"
 
 if [ "$WHICH" != torch ]; then

@@ -13,6 +13,7 @@
 # flatnet slower); the totals divide the summed FLOPs by the summed time.
 # `make bench` runs this at its end; `make bench-libxsmm` runs it alone.
 set -eu
+. benchmarks/trainer.sh
 
 THREADS=2
 ROUNDS=3
@@ -39,7 +40,7 @@ fi
 exe=$DIR/resnet50-224x224x3-b8
 if [ ! -x "$exe" ]; then
     build/gen -D batch=8 -D input=224x224x3 -D classes=3 -o "$exe.c" networks/resnet50.lua
-    cc -O3 -march=native -fopenmp "$exe.c" -Iruntime -Lbuild -lflatnet -lstb -lcjson -lz -lm -o "$exe"
+    trainer_cc "$exe.c" "$exe"
 fi
 
 # Rows "flat layer pass ms GFLOP/s" and "xsmm layer pass ms GFLOP" from both programs, every round, in rows.

@@ -25,6 +25,7 @@
 # --exchange times the gradient sum alone (benchmarks/exchange.c) for the
 # gradients of ResNet-18, -50 and -152.
 set -eu
+. benchmarks/trainer.sh
 RANKS=2
 EPOCHS=2
 ROUNDS=3
@@ -80,8 +81,7 @@ echo "$NETS" | while read -r name lua batch input images; do
     big=$((batch * RANKS))
     [ "$DIR/$name-$big" -nt build/libflatnet.a ] || {
         build/gen -D batch=$big -D input=$input -D classes=3 -o "$DIR/$name-$big.c" networks/$lua
-        cc -O3 -march=native -fopenmp "$DIR/$name-$big.c" -Iruntime -Lbuild -lflatnet -lstb -lcjson \
-            -lm -lz -o "$DIR/$name-$big"
+        trainer_cc "$DIR/$name-$big.c" "$DIR/$name-$big"
     }
     [ "$DIR/$name-$batch-mpi" -nt build/libflatnet_mpi.a ] || {
         build/gen -D batch=$batch -D input=$input -D classes=3 -o "$DIR/$name-$batch.c" networks/$lua

@@ -41,6 +41,7 @@ mkdir -p "$DIR"
 make -s build/gen build/libflatnet.a
 
 . benchmarks/stats.sh
+. benchmarks/trainer.sh
 
 # calls OUT: "layer pass ms" for each conv pass in a profile --calls table
 calls() {
@@ -55,8 +56,7 @@ for v in $NAMES; do
     awk -v v="$v" '$1 == v && NF > 1 { $1 = ""; sub(/^ /, ""); print }' "$VARIANTS" >"$DIR/$v.sched"
     # shellcheck disable=SC2086 # DEFS is a list of -D arguments
     build/gen $DEFS -S "$DIR/$v.sched" -o "$DIR/$v.c" "$NET"
-    cc -O3 -march=native -fopenmp "$DIR/$v.c" -Iruntime -Lbuild -lflatnet -lstb -lcjson -lz -lm \
-        -o "$DIR/$v"
+    trainer_cc "$DIR/$v.c" "$DIR/$v"
 done
 
 r=0
