@@ -31,16 +31,18 @@ if [ $# -ne 1 ]; then
     exit 2
 fi
 REV=$1
-git rev-parse --verify -q "$REV^{commit}" >/dev/null || { echo "ab.sh: no revision '$REV'" >&2; exit 2; }
+# The commit, resolved here: inside the worktree, HEAD or a relative name
+# like HEAD~1 would name the worktree's own commit, not this tree's.
+COMMIT=$(git rev-parse --verify -q "$REV^{commit}") || { echo "ab.sh: no revision '$REV'" >&2; exit 2; }
 
 DIR=build/ab
 BASE=$DIR/base
 mkdir -p "$DIR"
 if [ -d "$BASE" ]; then
-    git -C "$BASE" checkout -q --detach "$REV"
+    git -C "$BASE" checkout -q --detach "$COMMIT"
 else
     git worktree prune # a `make clean` removed an earlier one
-    git worktree add -q --detach "$BASE" "$REV"
+    git worktree add -q --detach "$BASE" "$COMMIT"
 fi
 make -s -C "$BASE" build/gen build/libflatnet.a >"$DIR/base-build.log" 2>&1 ||
     { echo "ab.sh: building $REV failed (see $DIR/base-build.log)" >&2; exit 1; }
@@ -71,7 +73,7 @@ done
 
 echo "machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores;" \
     "$THREADS threads; $STEPS steps after 3 untimed, $ROUNDS rounds alternating"
-echo "base: $REV ($(git rev-parse --short "$REV")); this: $(git describe --always --dirty)"
+echo "base: $REV ($(git -C "$BASE" rev-parse --short HEAD)); this: $(git describe --always --dirty)"
 printf '\n%-28s %10s %10s %7s %8s %8s\n' "images/s (median)" base this ratio "base %" "this %"
 echo "$ROWS" | while read -r name net batch input classes mode; do
     defs="-D batch=$batch -D input=$input -D classes=$classes"
