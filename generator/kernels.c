@@ -270,9 +270,14 @@ void kn_bn_apply_bwd(em_ctx *e, const lw_group *grp, int dy, int acc_dy, int sec
     tpl_set_int(&v, "DY", dy);
     tpl_set(&v, "ASSIGN", "%s", acc_dy ? "+=" : "=");
     tpl_set(&v, "ASSIGN2", "%s", acc_second ? "+=" : "=");
+    /* An assigned shortcut gradient is ds itself: stored by the first pass, it
+       spares the third pass reading dz and z again (ResNet-50's add+relu
+       backward reads three tensors twice and writes two; now 5 reads). */
+    int ds_saved = grp->shortcut >= 0 && second && !acc_second;
     tpl_set_int(&v, "SHORTCUT_GRAD", grp->shortcut >= 0 && second);
+    tpl_set_int(&v, "DS_SAVED", ds_saved);
     tpl_set_int(&v, "DY2", grp->bn2 >= 0 && second);
-    tpl_set_int(&v, "PASS_B", dy || second);
+    tpl_set_int(&v, "PASS_B", dy || (second && !ds_saved));
     tpl_set(&v, "DS", "%s", grp->relu >= 0 ? "dz where z > 0, else 0" : "dz");
     group_name(e, grp, name);
     size_t len = strlen(name);

@@ -145,7 +145,12 @@ static inline void bn_scale_shift(int train, const float *gamma, const float *be
 @endif
    Three passes, each parallel over (image, channel block): the sums per image
    into scratch [n][3][C], the coefficients per channel from them (the images in
-   a fixed order, in double), then the gradients. */
+   a fixed order, in double), then the gradients.
+@if DS_SAVED
+   The first pass stores ds as the shortcut's gradient and the third reads it
+   back: one tensor read instead of two (dz and z).
+@endif
+ */
 static void ${FN}(const float *restrict dz, const float *restrict z,
                   const float *restrict y, const float *restrict gamma,
                   const float *restrict saved, float *restrict dgamma, float *restrict dbeta,
@@ -191,6 +196,9 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
                 v${V} ds = relu_mask(*(const v${V} *)(z + at), *(const v${V} *)(dz + at));
 @else
                 v${V} ds = *(const v${V} *)(dz + at);
+@endif
+@if DS_SAVED
+                *(v${V} *)(d_shortcut + at) = ds;
 @endif
                 sum_ds += ds;
                 sum_ds_xhat += ds * ((*(const v${V} *)(y + at) - mean) * rstd);
@@ -248,10 +256,14 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
 @endif
             long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
             for (long at = base; at < base + ${HW} * ${V}; at += ${V}) {
+@if DS_SAVED
+                v${V} ds = *(const v${V} *)(d_shortcut + at);
+@else
 @if RELU
                 v${V} ds = relu_mask(*(const v${V} *)(z + at), *(const v${V} *)(dz + at));
 @else
                 v${V} ds = *(const v${V} *)(dz + at);
+@endif
 @endif
 @if DY
                 *(v${V} *)(dy + at) ${ASSIGN} k_ds * ds - k_mean -
@@ -262,7 +274,10 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
                                       k_xhat2 * ((*(const v${V} *)(y2 + at) - mean2) * rstd2);
 @endif
 @if SHORTCUT_GRAD
+@if DS_SAVED
+@else
                 *(v${V} *)(d_shortcut + at) ${ASSIGN2} ds;
+@endif
 @endif
             }
         }
