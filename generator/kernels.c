@@ -262,6 +262,14 @@ void kn_bn_apply(em_ctx *e, const lw_group *grp, int train, char *name)
     define(e, name, "bn_apply", &v);
 }
 
+/* Without an add, z > 0 is bn(y) > 0, recomputed as the forward computed it
+   (y * scale + shift, the same expression on the same vectors): neither pass
+   of the backward reads z, five tensor moves instead of seven. */
+int kn_bn_mask_from_y(const lw_group *grp)
+{
+    return grp->relu >= 0 && grp->shortcut < 0 && grp->bn2 < 0;
+}
+
 void kn_bn_apply_bwd(em_ctx *e, const lw_group *grp, int dy, int acc_dy, int second,
                      int acc_second, char *name)
 {
@@ -276,6 +284,7 @@ void kn_bn_apply_bwd(em_ctx *e, const lw_group *grp, int dy, int acc_dy, int sec
     int ds_saved = grp->shortcut >= 0 && second && !acc_second;
     tpl_set_int(&v, "SHORTCUT_GRAD", grp->shortcut >= 0 && second);
     tpl_set_int(&v, "DS_SAVED", ds_saved);
+    tpl_set_int(&v, "MASK_FROM_Y", kn_bn_mask_from_y(grp));
     tpl_set_int(&v, "DY2", grp->bn2 >= 0 && second);
     tpl_set_int(&v, "PASS_B", dy || (second && !ds_saved));
     tpl_set(&v, "DS", "%s", grp->relu >= 0 ? "dz where z > 0, else 0" : "dz");

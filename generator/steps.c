@@ -293,9 +293,12 @@ static void bn_apply_bwd_call(const writer *w, const lw_step *st, char *fn)
     strbuf *o = w->body;
     kn_bn_apply_bwd(w->e, grp, st->out[0] >= 0, st->accumulate[0], st->out[1] >= 0,
                     st->accumulate[1], fn);
-    sb_printf(o, "    %s(%s, %s, %s, %s, %s,\n        %s, %s,\n", fn, val(w, st->in[0], a),
-              val(w, st->in[1], b), val(w, st->in[2], c), ten(w, 'P', grp->bn, 0, d),
-              val(w, st->in[3], f), ten(w, 'G', grp->bn, 0, g), ten(w, 'G', grp->bn, 1, h));
+    sb_printf(o, "    %s(%s, %s, %s, %s, ", fn, val(w, st->in[0], a), val(w, st->in[1], b),
+              val(w, st->in[2], c), ten(w, 'P', grp->bn, 0, d));
+    if (kn_bn_mask_from_y(grp))
+        sb_printf(o, "%s, ", ten(w, 'P', grp->bn, 1, d));
+    sb_printf(o, "%s,\n        %s, %s,\n", val(w, st->in[3], f), ten(w, 'G', grp->bn, 0, g),
+              ten(w, 'G', grp->bn, 1, h));
     if (grp->bn2 >= 0)
         sb_printf(o, "        %s, %s, %s, %s, %s, %s,\n", val(w, st->in[4], a),
                   ten(w, 'P', grp->bn2, 0, b), val(w, st->in[5], c), ten(w, 'G', grp->bn2, 0, d),

@@ -91,28 +91,28 @@ static void ${FN}(const float *restrict y, const float *restrict gamma,
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < ${N}; n++)
         for (int cb = 0; cb < ${CB}; cb++) {
-            float scale[${V}], shift[${V}];
-            bn_scale_shift(${TRAIN}, gamma, beta, mean, spread, eps, cb * ${V}, ${V}, scale, shift);
+            v${V} scale, shift;
+            bn_scale_shift(${TRAIN}, gamma, beta, mean, spread, eps, cb * ${V}, ${V},
+                           (float *)&scale, (float *)&shift);
 @if BN2
-            float scale2[${V}], shift2[${V}];
-            bn_scale_shift(${TRAIN}, gamma2, beta2, mean2, spread2, eps2, cb * ${V}, ${V}, scale2,
-                           shift2);
+            v${V} scale2, shift2;
+            bn_scale_shift(${TRAIN}, gamma2, beta2, mean2, spread2, eps2, cb * ${V}, ${V},
+                           (float *)&scale2, (float *)&shift2);
 @endif
             long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
-            for (int i = 0; i < ${HW} * ${V}; i += ${V})
-                for (int c = 0; c < ${V}; c++) {
-                    float a = y[base + i + c] * scale[c] + shift[c];
+            for (long at = base; at < base + ${HW} * ${V}; at += ${V}) {
+                v${V} a = *(const v${V} *)(y + at) * scale + shift;
 @if SHORTCUT
-                    a += s[base + i + c];
+                a += *(const v${V} *)(s + at);
 @endif
 @if BN2
-                    a += y2[base + i + c] * scale2[c] + shift2[c];
+                a += *(const v${V} *)(y2 + at) * scale2 + shift2;
 @endif
 @if RELU
-                    a = a > 0.0f ? a : 0.0f;
+                a = relu_mask(a, a);
 @endif
-                    z[base + i + c] = a;
-                }
+                *(v${V} *)(z + at) = a;
+            }
         }
 }
 
@@ -150,9 +150,16 @@ static inline void bn_scale_shift(int train, const float *gamma, const float *be
    The first pass stores ds as the shortcut's gradient and the third reads it
    back: one tensor read instead of two (dz and z).
 @endif
+@if MASK_FROM_Y
+   z > 0 is recomputed from y, as the forward computed z (y * scale + shift),
+   so neither pass reads z: two tensor reads in each pass instead of three.
+@endif
  */
 static void ${FN}(const float *restrict dz, const float *restrict z,
                   const float *restrict y, const float *restrict gamma,
+@if MASK_FROM_Y
+                  const float *restrict beta,
+@endif
                   const float *restrict saved, float *restrict dgamma, float *restrict dbeta,
 @if BN2
                   const float *restrict y2, const float *restrict gamma2,
@@ -164,9 +171,13 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
 @endif
                   float *restrict dy, float *restrict scratch)
 {
+@if MASK_FROM_Y
+    (void)z;
+@else
 @if RELU
 @else
     (void)z;
+@endif
 @endif
 @if DY
 @else
@@ -190,12 +201,22 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
             const v${V} mean2 = *(const v${V} *)(saved2 + cb * ${V});
             const v${V} rstd2 = *(const v${V} *)(saved2 + ${C_PAD} + cb * ${V});
 @endif
+@if MASK_FROM_Y
+            v${V} scale, shift; /* the forward's bn(y) */
+            bn_scale_shift(1, gamma, beta, saved, saved + ${C_PAD}, 0.0f, cb * ${V}, ${V},
+                           (float *)&scale, (float *)&shift);
+@endif
             long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
             for (long at = base; at < base + ${HW} * ${V}; at += ${V}) {
+@if MASK_FROM_Y
+                v${V} ds = relu_mask(*(const v${V} *)(y + at) * scale + shift,
+                                     *(const v${V} *)(dz + at));
+@else
 @if RELU
                 v${V} ds = relu_mask(*(const v${V} *)(z + at), *(const v${V} *)(dz + at));
 @else
                 v${V} ds = *(const v${V} *)(dz + at);
+@endif
 @endif
 @if DS_SAVED
                 *(v${V} *)(d_shortcut + at) = ds;
@@ -254,15 +275,25 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
             const v${V} k_mean2 = *(const v${V} *)(coef + 4 * ${C_PAD} + cb * ${V});
             const v${V} k_xhat2 = *(const v${V} *)(coef + 5 * ${C_PAD} + cb * ${V});
 @endif
+@if MASK_FROM_Y
+            v${V} scale, shift; /* the forward's bn(y) */
+            bn_scale_shift(1, gamma, beta, saved, saved + ${C_PAD}, 0.0f, cb * ${V}, ${V},
+                           (float *)&scale, (float *)&shift);
+@endif
             long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
             for (long at = base; at < base + ${HW} * ${V}; at += ${V}) {
 @if DS_SAVED
                 v${V} ds = *(const v${V} *)(d_shortcut + at);
 @else
+@if MASK_FROM_Y
+                v${V} ds = relu_mask(*(const v${V} *)(y + at) * scale + shift,
+                                     *(const v${V} *)(dz + at));
+@else
 @if RELU
                 v${V} ds = relu_mask(*(const v${V} *)(z + at), *(const v${V} *)(dz + at));
 @else
                 v${V} ds = *(const v${V} *)(dz + at);
+@endif
 @endif
 @endif
 @if DY
