@@ -56,8 +56,8 @@ void kn_bn_stats(em_ctx *e, const gr_node *nd, int from_partial, char *name);
 void kn_bn_apply(em_ctx *e, const lw_group *grp, int train, char *name);
 void kn_bn_apply_bwd(em_ctx *e, const lw_group *grp, int dy, int acc_dy, int second,
                      int acc_second, char *name);
-/* Whether grp's backward recomputes ReLU's mask from y (and so takes beta):
-   a bn+relu with nothing added. */
+/* Whether grp's backward recomputes ReLU's mask from y (and so takes beta,
+   and beta2 with a second BN): a bn+relu with no tensor added. */
 int kn_bn_mask_from_y(const lw_group *grp);
 void kn_relu_fwd(em_ctx *e, const gr_node *nd, char *name);
 /* The forward kernel of a relu, maxpool or global_avgpool node. */

@@ -299,12 +299,15 @@ static void bn_apply_bwd_call(const writer *w, const lw_step *st, char *fn)
         sb_printf(o, "%s, ", ten(w, 'P', grp->bn, 1, d));
     sb_printf(o, "%s,\n        %s, %s,\n", val(w, st->in[3], f), ten(w, 'G', grp->bn, 0, g),
               ten(w, 'G', grp->bn, 1, h));
-    if (grp->bn2 >= 0)
-        sb_printf(o, "        %s, %s, %s, %s, %s, %s,\n", val(w, st->in[4], a),
-                  ten(w, 'P', grp->bn2, 0, b), val(w, st->in[5], c), ten(w, 'G', grp->bn2, 0, d),
+    if (grp->bn2 >= 0) {
+        sb_printf(o, "        %s, %s, ", val(w, st->in[4], a), ten(w, 'P', grp->bn2, 0, b));
+        if (kn_bn_mask_from_y(grp))
+            sb_printf(o, "%s, ", ten(w, 'P', grp->bn2, 1, b));
+        sb_printf(o, "%s, %s, %s, %s,\n", val(w, st->in[5], c), ten(w, 'G', grp->bn2, 0, d),
                   ten(w, 'G', grp->bn2, 1, f), val(w, st->out[1], g));
-    else if (grp->shortcut >= 0 && st->out[1] >= 0)
+    } else if (grp->shortcut >= 0 && st->out[1] >= 0) {
         sb_printf(o, "        %s,\n", val(w, st->out[1], a));
+    }
     sb_printf(o, "        %s, %s);\n", val(w, st->out[0], a), val(w, st->out[2], b));
 }
 

@@ -151,8 +151,8 @@ static inline void bn_scale_shift(int train, const float *gamma, const float *be
    back: one tensor read instead of two (dz and z).
 @endif
 @if MASK_FROM_Y
-   z > 0 is recomputed from y, as the forward computed z (y * scale + shift),
-   so neither pass reads z: two tensor reads in each pass instead of three.
+   z > 0 is recomputed from y (and y2) as the forward computed z, so neither
+   pass reads z.
 @endif
  */
 static void ${FN}(const float *restrict dz, const float *restrict z,
@@ -163,6 +163,9 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
                   const float *restrict saved, float *restrict dgamma, float *restrict dbeta,
 @if BN2
                   const float *restrict y2, const float *restrict gamma2,
+@if MASK_FROM_Y
+                  const float *restrict beta2,
+@endif
                   const float *restrict saved2, float *restrict dgamma2,
                   float *restrict dbeta2, float *restrict dy2,
 @endif
@@ -205,12 +208,23 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
             v${V} scale, shift; /* the forward's bn(y) */
             bn_scale_shift(1, gamma, beta, saved, saved + ${C_PAD}, 0.0f, cb * ${V}, ${V},
                            (float *)&scale, (float *)&shift);
+@if BN2
+            v${V} scale2, shift2;
+            bn_scale_shift(1, gamma2, beta2, saved2, saved2 + ${C_PAD}, 0.0f, cb * ${V}, ${V},
+                           (float *)&scale2, (float *)&shift2);
+@endif
 @endif
             long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
             for (long at = base; at < base + ${HW} * ${V}; at += ${V}) {
 @if MASK_FROM_Y
+@if BN2
+                v${V} ds = relu_mask(*(const v${V} *)(y + at) * scale + shift +
+                                     (*(const v${V} *)(y2 + at) * scale2 + shift2),
+                                     *(const v${V} *)(dz + at));
+@else
                 v${V} ds = relu_mask(*(const v${V} *)(y + at) * scale + shift,
                                      *(const v${V} *)(dz + at));
+@endif
 @else
 @if RELU
                 v${V} ds = relu_mask(*(const v${V} *)(z + at), *(const v${V} *)(dz + at));
@@ -279,6 +293,11 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
             v${V} scale, shift; /* the forward's bn(y) */
             bn_scale_shift(1, gamma, beta, saved, saved + ${C_PAD}, 0.0f, cb * ${V}, ${V},
                            (float *)&scale, (float *)&shift);
+@if BN2
+            v${V} scale2, shift2;
+            bn_scale_shift(1, gamma2, beta2, saved2, saved2 + ${C_PAD}, 0.0f, cb * ${V}, ${V},
+                           (float *)&scale2, (float *)&shift2);
+@endif
 @endif
             long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
             for (long at = base; at < base + ${HW} * ${V}; at += ${V}) {
@@ -286,8 +305,14 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
                 v${V} ds = *(const v${V} *)(d_shortcut + at);
 @else
 @if MASK_FROM_Y
+@if BN2
+                v${V} ds = relu_mask(*(const v${V} *)(y + at) * scale + shift +
+                                     (*(const v${V} *)(y2 + at) * scale2 + shift2),
+                                     *(const v${V} *)(dz + at));
+@else
                 v${V} ds = relu_mask(*(const v${V} *)(y + at) * scale + shift,
                                      *(const v${V} *)(dz + at));
+@endif
 @else
 @if RELU
                 v${V} ds = relu_mask(*(const v${V} *)(z + at), *(const v${V} *)(dz + at));
