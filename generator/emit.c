@@ -173,6 +173,8 @@ static void write_header(em_ctx *e, strbuf *out, const char *summary)
     sb_printf(out, "\n");
     tpl_render(out, "bn_scale_shift", &none);
     sb_printf(out, "\n");
+    tpl_render(out, "bn_relu_grad", &none);
+    sb_printf(out, "\n");
 }
 
 const char *em_plus(char *buf, long offset)

@@ -271,6 +271,28 @@ int kn_bn_mask_from_y(const lw_group *grp)
     return grp->relu >= 0 && grp->shortcut < 0;
 }
 
+/* DS_AT: the expression of ds at element `at` in both passes of the backward,
+   its arguments wrapped under the call's parenthesis ("                vN ds = "). */
+static void set_ds_at(tpl_vars *v, const lw_group *grp, int vlen)
+{
+    char y[32], y2[32], z[32], dz[32], vec[24];
+    snprintf(y, sizeof y, "*(const v%d *)(y + at)", vlen);
+    snprintf(y2, sizeof y2, "*(const v%d *)(y2 + at)", vlen);
+    snprintf(z, sizeof z, "*(const v%d *)(z + at)", vlen);
+    snprintf(dz, sizeof dz, "*(const v%d *)(dz + at)", vlen);
+    int col = 16 + snprintf(vec, sizeof vec, "v%d ds = ", vlen);
+    if (kn_bn_mask_from_y(grp) && grp->bn2 >= 0)
+        tpl_set(v, "DS_AT", "bn2_relu_grad(fwd + cb * %d, %s,\n%*s%s, %s)", 4 * vlen, y,
+                col + 14, "", y2, dz);
+    else if (kn_bn_mask_from_y(grp))
+        tpl_set(v, "DS_AT", "bn_relu_grad(fwd + cb * %d, %s,\n%*s%s)", 4 * vlen, y, col + 13, "",
+                dz);
+    else if (grp->relu >= 0)
+        tpl_set(v, "DS_AT", "relu_mask(%s, %s)", z, dz);
+    else
+        tpl_set(v, "DS_AT", "%s", dz);
+}
+
 void kn_bn_apply_bwd(em_ctx *e, const lw_group *grp, int dy, int acc_dy, int second,
                      int acc_second, char *name)
 {
@@ -289,6 +311,7 @@ void kn_bn_apply_bwd(em_ctx *e, const lw_group *grp, int dy, int acc_dy, int sec
     tpl_set_int(&v, "DY2", grp->bn2 >= 0 && second);
     tpl_set_int(&v, "PASS_B", dy || (second && !ds_saved));
     tpl_set(&v, "DS", "%s", grp->relu >= 0 ? "dz where z > 0, else 0" : "dz");
+    set_ds_at(&v, grp, e->target->vlen);
     group_name(e, grp, name);
     size_t len = strlen(name);
     snprintf(name + len, KN_NAME - len, "_bwd%s%s%s", dy ? "" : "_params",

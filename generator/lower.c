@@ -272,8 +272,9 @@ static void backward_group(lw_ctx *c, lw_program *pr, lw_list *list, int b)
     lw_step *st = lw_new_step(list, LW_BN_APPLY_BWD, z);
     const gr_node *bn = &c->g->nodes[b];
     st->group = *grp;
-    /* per-image sums [n][3][C] and six coefficient rows [6][C] */
-    st->out[2] = new_value(pr, LV_SCRATCH, b, (3L * bn->out.n + 6) * channels_padded(c, b));
+    /* per-image sums [n][3][C], six coefficient rows [6][C], and four rows
+       [4][C] for the forward's scale and shift, which recompute ReLU's mask */
+    st->out[2] = new_value(pr, LV_SCRATCH, b, (3L * bn->out.n + 10) * channels_padded(c, b));
     st->in[0] = pr->grad_of[z];
     st->in[1] = pr->value_of[z];
     st->in[2] = pr->value_of[c->g->nodes[b].in[0]];

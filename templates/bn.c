@@ -130,6 +130,23 @@ static inline void bn_scale_shift(int train, const float *gamma, const float *be
     }
 }
 
+//@@ bn_relu_grad
+/* ReLU's gradient through a BN, z = relu(y * scale + shift): dz where z > 0,
+   z recomputed from y with the forward's expression (same vectors, so the same
+   rounding); k holds the block's scale and shift, then bn2's. */
+static inline v${V} bn_relu_grad(const float *k, v${V} y, v${V} dz)
+{
+    return relu_mask(y * *(const v${V} *)k + *(const v${V} *)(k + ${V}), dz);
+}
+
+/* The same for z = relu(y * scale + shift + (y2 * scale2 + shift2)). */
+static inline v${V} bn2_relu_grad(const float *k, v${V} y, v${V} y2, v${V} dz)
+{
+    return relu_mask(y * *(const v${V} *)k + *(const v${V} *)(k + ${V}) +
+                         (y2 * *(const v${V} *)(k + 2 * ${V}) + *(const v${V} *)(k + 3 * ${V})),
+                     dz);
+}
+
 //@@ bn_apply_bwd
 /* ${TITLE}
    backward of z = ${FORMULA}
@@ -194,6 +211,17 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
 @endif
     float *sums = scratch;                   /* [n][3][C]: ds, ds*xhat, ds*xhat2 */
     float *coef = scratch + ${N} * 3 * ${C_PAD}; /* [6][C]: dy = k_ds ds - k_mean - k_xhat xhat */
+@if MASK_FROM_Y
+    float *fwd = coef + 6 * ${C_PAD}; /* [C/${V}][4][${V}]: the forward's scale, shift (scale2, shift2) */
+    for (int cb = 0; cb < ${CB}; cb++) {
+        float *k = fwd + cb * 4 * ${V};
+        bn_scale_shift(1, gamma, beta, saved, saved + ${C_PAD}, 0.0f, cb * ${V}, ${V}, k, k + ${V});
+@if BN2
+        bn_scale_shift(1, gamma2, beta2, saved2, saved2 + ${C_PAD}, 0.0f, cb * ${V}, ${V},
+                       k + 2 * ${V}, k + 3 * ${V});
+@endif
+    }
+@endif
 #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < ${N}; n++)
         for (int cb = 0; cb < ${CB}; cb++) {
@@ -204,34 +232,9 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
             const v${V} mean2 = *(const v${V} *)(saved2 + cb * ${V});
             const v${V} rstd2 = *(const v${V} *)(saved2 + ${C_PAD} + cb * ${V});
 @endif
-@if MASK_FROM_Y
-            v${V} scale, shift; /* the forward's bn(y) */
-            bn_scale_shift(1, gamma, beta, saved, saved + ${C_PAD}, 0.0f, cb * ${V}, ${V},
-                           (float *)&scale, (float *)&shift);
-@if BN2
-            v${V} scale2, shift2;
-            bn_scale_shift(1, gamma2, beta2, saved2, saved2 + ${C_PAD}, 0.0f, cb * ${V}, ${V},
-                           (float *)&scale2, (float *)&shift2);
-@endif
-@endif
             long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
             for (long at = base; at < base + ${HW} * ${V}; at += ${V}) {
-@if MASK_FROM_Y
-@if BN2
-                v${V} ds = relu_mask(*(const v${V} *)(y + at) * scale + shift +
-                                     (*(const v${V} *)(y2 + at) * scale2 + shift2),
-                                     *(const v${V} *)(dz + at));
-@else
-                v${V} ds = relu_mask(*(const v${V} *)(y + at) * scale + shift,
-                                     *(const v${V} *)(dz + at));
-@endif
-@else
-@if RELU
-                v${V} ds = relu_mask(*(const v${V} *)(z + at), *(const v${V} *)(dz + at));
-@else
-                v${V} ds = *(const v${V} *)(dz + at);
-@endif
-@endif
+                v${V} ds = ${DS_AT};
 @if DS_SAVED
                 *(v${V} *)(d_shortcut + at) = ds;
 @endif
@@ -289,37 +292,12 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
             const v${V} k_mean2 = *(const v${V} *)(coef + 4 * ${C_PAD} + cb * ${V});
             const v${V} k_xhat2 = *(const v${V} *)(coef + 5 * ${C_PAD} + cb * ${V});
 @endif
-@if MASK_FROM_Y
-            v${V} scale, shift; /* the forward's bn(y) */
-            bn_scale_shift(1, gamma, beta, saved, saved + ${C_PAD}, 0.0f, cb * ${V}, ${V},
-                           (float *)&scale, (float *)&shift);
-@if BN2
-            v${V} scale2, shift2;
-            bn_scale_shift(1, gamma2, beta2, saved2, saved2 + ${C_PAD}, 0.0f, cb * ${V}, ${V},
-                           (float *)&scale2, (float *)&shift2);
-@endif
-@endif
             long base = (long)(n * ${CB} + cb) * ${HW} * ${V};
             for (long at = base; at < base + ${HW} * ${V}; at += ${V}) {
 @if DS_SAVED
                 v${V} ds = *(const v${V} *)(d_shortcut + at);
 @else
-@if MASK_FROM_Y
-@if BN2
-                v${V} ds = relu_mask(*(const v${V} *)(y + at) * scale + shift +
-                                     (*(const v${V} *)(y2 + at) * scale2 + shift2),
-                                     *(const v${V} *)(dz + at));
-@else
-                v${V} ds = relu_mask(*(const v${V} *)(y + at) * scale + shift,
-                                     *(const v${V} *)(dz + at));
-@endif
-@else
-@if RELU
-                v${V} ds = relu_mask(*(const v${V} *)(z + at), *(const v${V} *)(dz + at));
-@else
-                v${V} ds = *(const v${V} *)(dz + at);
-@endif
-@endif
+                v${V} ds = ${DS_AT};
 @endif
 @if DY
                 *(v${V} *)(dy + at) ${ASSIGN} k_ds * ds - k_mean -
