@@ -272,25 +272,29 @@ int kn_bn_mask_from_y(const lw_group *grp)
 }
 
 /* DS_AT: the expression of ds at element `at` in both passes of the backward,
-   its arguments wrapped under the call's parenthesis ("                vN ds = "). */
+   a helper call's arguments wrapped under its parenthesis (after the
+   template's "                vN ds = "). */
 static void set_ds_at(tpl_vars *v, const lw_group *grp, int vlen)
 {
-    char y[32], y2[32], z[32], dz[32], vec[24];
+    char y[32], y2[32], z[32], dz[32], lead[40];
     snprintf(y, sizeof y, "*(const v%d *)(y + at)", vlen);
     snprintf(y2, sizeof y2, "*(const v%d *)(y2 + at)", vlen);
     snprintf(z, sizeof z, "*(const v%d *)(z + at)", vlen);
     snprintf(dz, sizeof dz, "*(const v%d *)(dz + at)", vlen);
-    int col = 16 + snprintf(vec, sizeof vec, "v%d ds = ", vlen);
-    if (kn_bn_mask_from_y(grp) && grp->bn2 >= 0)
-        tpl_set(v, "DS_AT", "bn2_relu_grad(fwd + cb * %d, %s,\n%*s%s, %s)", 4 * vlen, y,
-                col + 14, "", y2, dz);
-    else if (kn_bn_mask_from_y(grp))
-        tpl_set(v, "DS_AT", "bn_relu_grad(fwd + cb * %d, %s,\n%*s%s)", 4 * vlen, y, col + 13, "",
-                dz);
-    else if (grp->relu >= 0)
+    int col = snprintf(lead, sizeof lead, "%16sv%d ds = ", "", vlen);
+    if (kn_bn_mask_from_y(grp)) {
+        const char *fn = grp->bn2 >= 0 ? "bn2_relu_grad" : "bn_relu_grad";
+        int indent = col + (int)strlen(fn) + 1;
+        if (grp->bn2 >= 0)
+            tpl_set(v, "DS_AT", "%s(fwd + cb * %d, %s,\n%*s%s, %s)", fn, 4 * vlen, y, indent, "",
+                    y2, dz);
+        else
+            tpl_set(v, "DS_AT", "%s(fwd + cb * %d, %s,\n%*s%s)", fn, 4 * vlen, y, indent, "", dz);
+    } else if (grp->relu >= 0) {
         tpl_set(v, "DS_AT", "relu_mask(%s, %s)", z, dz);
-    else
+    } else {
         tpl_set(v, "DS_AT", "%s", dz);
+    }
 }
 
 void kn_bn_apply_bwd(em_ctx *e, const lw_group *grp, int dy, int acc_dy, int second,
@@ -307,7 +311,9 @@ void kn_bn_apply_bwd(em_ctx *e, const lw_group *grp, int dy, int acc_dy, int sec
     int ds_saved = grp->shortcut >= 0 && second && !acc_second;
     tpl_set_int(&v, "SHORTCUT_GRAD", grp->shortcut >= 0 && second);
     tpl_set_int(&v, "DS_SAVED", ds_saved);
+    tpl_set_int(&v, "SHORTCUT_GRAD_LAST", grp->shortcut >= 0 && second && !ds_saved);
     tpl_set_int(&v, "MASK_FROM_Y", kn_bn_mask_from_y(grp));
+    tpl_set_int(&v, "READS_Z", grp->relu >= 0 && !kn_bn_mask_from_y(grp));
     tpl_set_int(&v, "DY2", grp->bn2 >= 0 && second);
     tpl_set_int(&v, "PASS_B", dy || (second && !ds_saved));
     tpl_set(&v, "DS", "%s", grp->relu >= 0 ? "dz where z > 0, else 0" : "dz");

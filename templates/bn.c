@@ -191,13 +191,9 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
 @endif
                   float *restrict dy, float *restrict scratch)
 {
-@if MASK_FROM_Y
-    (void)z;
-@else
-@if RELU
+@if READS_Z
 @else
     (void)z;
-@endif
 @endif
 @if DY
 @else
@@ -307,11 +303,8 @@ static void ${FN}(const float *restrict dz, const float *restrict z,
                 *(v${V} *)(dy2 + at) ${ASSIGN2} k_ds2 * ds - k_mean2 -
                                       k_xhat2 * ((*(const v${V} *)(y2 + at) - mean2) * rstd2);
 @endif
-@if SHORTCUT_GRAD
-@if DS_SAVED
-@else
+@if SHORTCUT_GRAD_LAST
                 *(v${V} *)(d_shortcut + at) ${ASSIGN2} ds;
-@endif
 @endif
             }
         }

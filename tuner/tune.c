@@ -11,9 +11,8 @@
  * trainer's thread count, each call with the caches emptied first, as a
  * training step leaves them for a layer.  A candidate that does not compile,
  * crashes or computes another output than the model's kernel is dropped and
- * counted; a
- * tile replaces the model's only when its median beats the model's by more
- * than the noise margin.  FILE is a schedule file (sched_file.h) for gen -S,
+ * counted; a tile replaces the model's only when its median beats the model's
+ * by more than the noise margin.  FILE is a schedule file (sched_file.h) for gen -S,
  * with each record's measured times and the machine, compiler and threads.
  * Finished tasks are cached by (target, threads, compiler, shape, pass, kind and
  * the kernels' code), so a second network that shares shapes costs only its
