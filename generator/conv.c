@@ -548,6 +548,8 @@ static void emit_record(em_ctx *e, const sc_record *r, const char *pass_text)
     if (r->has_alt) {
         sc_tile_text(r, &r->alt, alt, sizeof alt);
         sb_printf(k, "; runner-up %s: %.3f", alt, r->alt_cost);
+        if (r->alt_why)
+            sb_printf(k, " (%s)", r->alt_why);
     }
     if (gr_conv_packed(nd) && r->pass == SC_BWD_DATA)
         sb_printf(k, "\n   packed:   the gradient of the pixels the stride reads, put in place by "

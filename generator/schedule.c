@@ -389,12 +389,13 @@ int sc_legal(const gr_graph *g, const pl_plan *p, const tg_target *t, int node, 
     return 0;
 }
 
-/* Keeps tile as the model's choice if its score (1 / cost) is clearly the
-   best so far, else as the runner-up if it beats that. */
-static void consider(sc_record *r, const sc_tile *tile, double score, double *best,
-                     double *second)
+/* Keeps tile as the model's choice if its score (1 / cost) beats the best so
+   far by more than `margin` (1.002: clearly better, not a tie), else as the
+   runner-up if it beats that. */
+static void consider(sc_record *r, const sc_tile *tile, double score, double margin,
+                     double *best, double *second)
 {
-    if (score > *best * 1.002) { /* clearly better, not a tie */
+    if (score > *best * margin) {
         if (*best > 0)
             r->alt = r->model, r->has_alt = 1, *second = *best;
         *best = score, r->model = *tile;
@@ -412,7 +413,16 @@ static void consider(sc_record *r, const sc_tile *tile, double score, double *be
    a flat or packed 1x1, whose groups of q output vectors each read the
    whole input again: p=5 q=4 ran 1.03-1.15x faster than p=10 q=2 on
    ResNet-50's (tuning on Zen 5 and on Sapphire Rapids), and the model's
-   trainer 1.025x faster with it (docs/PERFORMANCE.md). */
+   trainer 1.025x faster with it (docs/PERFORMANCE.md).  Where fewer vectors
+   come first, a tile of more vectors must also score 5% cheaper than the
+   best of fewer (MORE_VECTORS), not 0.2%: the model scored p=5 q=4 4.5%
+   cheaper than p=7 q=2 on ResNet-50's 3x3s at 14x14 for its loads and loop
+   upkeep, and in Zen 4's trainer it ran 1.05-1.08x slower (forward and
+   backward data, stride 1 and the stride-2 backward data from 28x28).  A
+   tile of one vector is bound by its broadcasts, one an FMA, and the model
+   prices them: against it the usual tie holds. */
+static const double TIE = 1.002, MORE_VECTORS = 1.05;
+
 static void model_choice(const sc_env *env, sc_record *r)
 {
     const tg_target *t = env->t;
@@ -429,7 +439,7 @@ static void model_choice(const sc_env *env, sc_record *r)
                 if (s.out_blocks % q || c_count % cc || q * kw * cc > t->max_acc)
                     continue;
                 tile.q = q, tile.cc = cc;
-                consider(r, &tile, 1 / shape_weight_cost(t, &s, &tile), &best, &second);
+                consider(r, &tile, 1 / shape_weight_cost(t, &s, &tile), TIE, &best, &second);
             }
         weight_task(t, &s, &r->model);
         if (r->has_alt)
@@ -450,7 +460,9 @@ static void model_choice(const sc_env *env, sc_record *r)
                                      : p > ge_phase_pixels(&cp, 0))
                     continue;
                 tile.p = p, tile.q = q;
-                consider(r, &tile, 1 / kernel_cost(t, &cp, &tile), &best, &second);
+                double margin = !more_vectors_first && q > r->model.q && r->model.q > 1
+                                    ? MORE_VECTORS : TIE;
+                consider(r, &tile, 1 / kernel_cost(t, &cp, &tile), margin, &best, &second);
             }
         }
         r->model.chunk = tile_chunk(t, &cp, &r->model);
@@ -472,8 +484,13 @@ static void model_choice(const sc_env *env, sc_record *r)
             images * 3 < blocks)
             r->model = by_image;
     }
-    if (r->has_alt)
+    r->alt_why = NULL;
+    if (r->has_alt) {
         r->alt_cost = cost_of(env, r->node, r->pass, &r->alt);
+        if (r->alt_cost < cost_of(env, r->node, r->pass, &r->model))
+            r->alt_why = r->pass != SC_BWD_WEIGHTS && r->alt.q > r->model.q && r->model.q > 1
+                             ? "more vectors, under 5% cheaper" : "a tie";
+    }
 }
 
 static int same_tile(const sc_tile *a, const sc_tile *b)

@@ -64,6 +64,8 @@ typedef struct {
     int has_alt;
     sc_tile alt;            /* the model's runner-up, and its cost */
     double alt_cost;
+    const char *alt_why;    /* why the runner-up lost though the model
+                               scores it cheaper ("a tie"), or NULL */
     char source[SC_SOURCE_MAX]; /* "" when the model chose, "net.sched:3", "seed 7" */
     char shape[96];         /* the layer shape's name: "conv3x3s1p1_64to64_56x56_n8" */
     char kernel[140];       /* the kernel's: shape, pass and a tile other than the
