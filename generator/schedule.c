@@ -423,12 +423,34 @@ static void consider(sc_record *r, const sc_tile *tile, double score, double mar
    prices them: against it the usual tie holds. */
 static const double TIE = 1.002, MORE_VECTORS = 1.05;
 
+/* Whether a q=4 group's weights (every input block's taps for 4 output
+   vectors) fill over half of L2.  A strided forward takes more vectors first
+   only where they do not: its tile reads input rows twice its width, and
+   beside weights that fill half of L2 those rows do not stay.  On Zen 4's
+   trainer (benchmarks/variants.sh, 6-7 rounds) ResNet-50's 256->256 from
+   28x28 (q=4: 590 KB) ran p=7 q=2 in 0.89-0.91x p=5 q=4's time, and the tuner
+   found ResNet-18's 256->512 from 14x14 (590 KB) 1.22x faster at p=7 q=2;
+   the 128->128 from 56x56 (295 KB) ran 1.21x slower at p=10 q=2 on Zen 5
+   and even on Zen 4. */
+static int crowds_l2(const tg_target *t, const ge_pass *cp)
+{
+    return group_weight_bytes(t, cp, 4) > t->l2_bytes / 2;
+}
+
+/* Whether a tile of q vectors must beat the best so far, of best_q, by
+   MORE_VECTORS rather than TIE. */
+static int wants_margin(int fewer_vectors_first, int q, int best_q)
+{
+    return fewer_vectors_first && q > best_q && best_q > 1;
+}
+
 static void model_choice(const sc_env *env, sc_record *r)
 {
     const tg_target *t = env->t;
     ge_shape s = shape(env, r->node);
     sc_kind kind = kind_of(env, r->node, r->pass);
     double best = -1, second = -1;
+    int fewer_vectors_first = 0;
     sc_tile tile = {kind, 1, 1, 1, 1, SC_OUTER_BLOCKS, 0};
     r->model = tile;
     r->has_alt = 0;
@@ -446,8 +468,10 @@ static void model_choice(const sc_env *env, sc_record *r)
             weight_task(t, &s, &r->alt);
     } else {
         ge_pass cp = geometry(env, r->node, r->pass);
+        int strided_forward = kind != SC_PLANE && cp.stride > 1 && !cp.backward;
         int more_vectors_first = kind == SC_FLAT || kind == SC_PACKED ||
-                                 (kind != SC_PLANE && cp.stride > 1 && !cp.backward);
+                                 (strided_forward && !crowds_l2(t, &cp));
+        fewer_vectors_first = !more_vectors_first;
         for (int i = 0; i < 4; i++) {
             int q = more_vectors_first ? 4 - i : 1 + i;
             if (q > cp.out_blocks || cp.out_blocks % q)
@@ -460,8 +484,8 @@ static void model_choice(const sc_env *env, sc_record *r)
                                      : p > ge_phase_pixels(&cp, 0))
                     continue;
                 tile.p = p, tile.q = q;
-                double margin = !more_vectors_first && q > r->model.q && r->model.q > 1
-                                    ? MORE_VECTORS : TIE;
+                double margin = wants_margin(fewer_vectors_first, q, r->model.q) ? MORE_VECTORS
+                                                                                 : TIE;
                 consider(r, &tile, 1 / kernel_cost(t, &cp, &tile), margin, &best, &second);
             }
         }
@@ -488,7 +512,7 @@ static void model_choice(const sc_env *env, sc_record *r)
     if (r->has_alt) {
         r->alt_cost = cost_of(env, r->node, r->pass, &r->alt);
         if (r->alt_cost < cost_of(env, r->node, r->pass, &r->model))
-            r->alt_why = r->pass != SC_BWD_WEIGHTS && r->alt.q > r->model.q && r->model.q > 1
+            r->alt_why = wants_margin(fewer_vectors_first, r->alt.q, r->model.q)
                              ? "more vectors, under 5% cheaper" : "a tie";
     }
 }

@@ -104,6 +104,12 @@ checks=$((checks + 1))
 "$GEN" -S "$S" -o "$OUT" "$NET" &&
     grep -q "runner-up p=5 q=4 chunk=1 outer=blocks: 0.580 (more vectors, under 5% cheaper)" "$OUT" ||
     fail "the kernel does not say why the cheaper runner-up lost"
+# a strided forward takes more vectors first, unless a q=4 group's weights
+# fill over half of L2 (256->512 from 14x14: 590 KB; 128->256 from 28x28: 295 KB)
+has_row '^layer4\.0\.conv1 +fwd .*p=7 q=2 chunk=1 outer=blocks .*model$' \
+    "a strided forward whose q=4 weights fill half of L2 did not take fewer vectors first"
+has_row '^layer3\.0\.conv1 +fwd .*p=5 q=4 chunk=1 outer=blocks .*model$' \
+    "a strided forward whose q=4 weights leave L2 room did not keep more vectors first"
 
 # ---- what tuning taught the model ----
 # a flat or packed 1x1's call sweeps the input blocks whose q=4 weights fit
