@@ -469,11 +469,10 @@ static void model_choice(const sc_env *env, sc_record *r)
     } else {
         ge_pass cp = geometry(env, r->node, r->pass);
         int strided_forward = kind != SC_PLANE && cp.stride > 1 && !cp.backward;
-        int more_vectors_first = kind == SC_FLAT || kind == SC_PACKED ||
-                                 (strided_forward && !crowds_l2(t, &cp));
-        fewer_vectors_first = !more_vectors_first;
+        fewer_vectors_first = !(kind == SC_FLAT || kind == SC_PACKED ||
+                                (strided_forward && !crowds_l2(t, &cp)));
         for (int i = 0; i < 4; i++) {
-            int q = more_vectors_first ? 4 - i : 1 + i;
+            int q = fewer_vectors_first ? 1 + i : 4 - i;
             if (q > cp.out_blocks || cp.out_blocks % q)
                 continue;
             int span = kind == SC_PLANE ? ge_plane_span(&cp) : 1;
