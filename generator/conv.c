@@ -145,6 +145,43 @@ static void plane_tile(const ge_pass *cp, int v, int images, int pos, micro_tile
         *anchor = 0;
 }
 
+/* What e->conv_epi asks of the sums once the last input block is in: BN's
+   scale and shift (bn: per output block, V scales then V shifts), the
+   residual res (at out's offsets), ReLU; the same expressions as the BN
+   group's own kernel (bn.c's bn_apply), so the same rounding. */
+static void emit_epilogue(em_ctx *e, const ge_pass *cp, const micro_tile *t, int chunk)
+{
+    const em_epilogue *ep = &e->conv_epi;
+    if (!ep->bn && !ep->relu)
+        return;
+    strbuf *k = e->kernels;
+    char at[EM_PLUS], at2[EM_PLUS], vec[8];
+    int v = e->target->vlen, q = t->q;
+    long out_block = (long)cp->out_h * cp->out_w * v;
+    vec_type(e, vec);
+    sb_printf(k, "    if (cb0 + %d == %d) { /* the last input block: %s%s%s */\n", chunk,
+              cp->in_blocks, ep->bn ? "bn with the running statistics" : "",
+              ep->add ? ", + res" : "", ep->relu ? (ep->bn ? ", relu" : "relu") : "");
+    if (ep->bn)
+        sb_printf(k, "        const float *ss = opaque(bn); /* loaded here, not held over the row */\n");
+    for (int j = 0; j < q && ep->bn; j++)
+        sb_printf(k, "        const %s scale%d = *(const %s *)(ss%s), shift%d = *(const %s *)(ss%s);\n",
+                  vec, j, vec, em_plus(at, 2L * j * v), j, vec, em_plus(at2, 2L * j * v + v));
+    for (int i = 0; i < t->p; i++)
+        for (int j = 0; j < q; j++) {
+            sb_printf(k, "       ");
+            if (ep->bn)
+                sb_printf(k, " a%d_%d = a%d_%d * scale%d + shift%d;", i, j, i, j, j, j);
+            if (ep->add)
+                sb_printf(k, " a%d_%d += *(const %s *)(res%s);", i, j, vec,
+                          em_plus(at, t->out_off[i] + j * out_block));
+            if (ep->relu)
+                sb_printf(k, " a%d_%d = relu_mask(a%d_%d, a%d_%d);", i, j, i, j, i, j);
+            sb_printf(k, "\n");
+        }
+    sb_printf(k, "    }\n");
+}
+
 /* The micro-kernel: P x Q output vectors accumulated over every input block,
    kernel row (a runtime loop in a row pass) and tap, then stored or added;
    with sums, each group's channel sums and sums of squares are added to part,
@@ -166,6 +203,9 @@ static void emit_micro_kernel(em_ctx *e, const ge_pass *cp, const micro_tile *t,
     sb_printf(k, " */\n");
     sb_printf(k, "static inline __attribute__((always_inline)) void %s(\n", name);
     sb_printf(k, "    const float *restrict in, const float *restrict w, const float *restrict bias,\n");
+    if (e->conv_epi.bn)
+        sb_printf(k, "    const float *restrict bn,%s\n",
+                  e->conv_epi.add ? " const float *restrict res," : "");
     sb_printf(k, "    float *restrict out, float *restrict part, int row, int col0, int cb0)\n{\n");
     if (!sums)
         sb_printf(k, "    (void)part;\n");
@@ -274,14 +314,7 @@ static void emit_micro_kernel(em_ctx *e, const ge_pass *cp, const micro_tile *t,
             }
         }
     sb_printf(k, "            }\n        }\n    }\n");
-    if (e->conv_relu) { /* inference, BN folded: ReLU as the last input block is stored */
-        sb_printf(k, "    if (cb0 + %d == %d) {\n", chunk, cp->in_blocks);
-        for (int i = 0; i < t->p; i++)
-            for (int j = 0; j < q; j++)
-                sb_printf(k, "        a%d_%d = vselect(a%d_%d > (%s){0}, a%d_%d, (%s){0});\n", i, j,
-                          i, j, vec, i, j, vec);
-        sb_printf(k, "    }\n");
-    }
+    emit_epilogue(e, cp, t, chunk);
     for (int i = 0; i < t->p; i++)
         for (int j = 0; j < q; j++)
             sb_printf(k, "    *(%s *)(out%s) = a%d_%d;\n", vec,
@@ -317,8 +350,30 @@ typedef struct {
     const char *in;          /* the broadcast input of image n */
     const char *w;           /* the weights of output block ob */
     const char *out;         /* the output of image n, block ob */
+    const char *res;         /* the residual there, with an epilogue's add */
     const char *prologue;    /* statements before the parallel loop, or "" */
 } pass_io;
+
+/* The pointers an epilogue's tiles take in a loop iteration: the BN scales and
+   shifts of block ob, and the residual beside y (row_off: y's offset). */
+static void emit_epilogue_pointers(const em_ctx *e, strbuf *k, const pass_io *io,
+                                   const char *row_off)
+{
+    if (e->conv_epi.bn)
+        sb_printf(k, "                const float *bn = (const float *)&fold[2 * ob];\n");
+    if (e->conv_epi.add)
+        sb_printf(k, "                const float *rs = %s%s;\n", io->res, row_off);
+}
+
+/* A tile call's output arguments at offset off (" + 48", " + col * 16", ""):
+   "y + 48", or with an epilogue's BN and add "bn, rs + 48, y + 48". */
+static const char *out_args(const em_ctx *e, const char *off, char *buf, size_t size)
+{
+    const em_epilogue *ep = &e->conv_epi;
+    snprintf(buf, size, "%s%s%s%sy%s", ep->bn ? "bn, " : "", ep->add ? "rs" : "",
+             ep->add ? off : "", ep->add ? ", " : "", off);
+    return buf;
+}
 
 /* Zeroes the partial sums a loop iteration adds to (sums of a forward). */
 static void emit_zero_sums(strbuf *k, const ge_pass *cp, int v, int q, const char *first_row,
@@ -414,7 +469,10 @@ static void emit_row_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int
     sb_printf(k, "\n            for (int row = 0; row < %d; row++) {\n", cp->out_h);
     sb_printf(k, "                const float *x = %s;\n", io->in);
     sb_printf(k, "                const float *wt = %s;\n", io->w);
-    sb_printf(k, "                float *y = %s + (long)row * %d;\n", io->out, cp->out_w * v);
+    char row_off[48], args[160], off[48];
+    snprintf(row_off, sizeof row_off, " + (long)row * %d", cp->out_w * v);
+    sb_printf(k, "                float *y = %s%s;\n", io->out, row_off);
+    emit_epilogue_pointers(e, k, io, row_off);
     char first_row[64];
     snprintf(first_row, sizeof first_row, "(long)n * %d + row", cp->out_h);
     if (sums)
@@ -429,14 +487,18 @@ static void emit_row_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, int
         while (j + 1 < n_tiles && kernel[j + 1] == kernel[i] && col0[j + 1] == col0[j] + p * step)
             j++;
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[i]);
-        if (j == i)
-            sb_printf(k, "%s%s(x, wt, %s, y%s, %s, row, %d, %s);\n", indent, kname, bias_arg,
-                      em_plus(at, (long)col0[i] * v), sums_arg, col0[i], cb0);
-        else
+        if (j == i) {
+            out_args(e, em_plus(at, (long)col0[i] * v), args, sizeof args);
+            sb_printf(k, "%s%s(x, wt, %s, %s, %s, row, %d, %s);\n", indent, kname, bias_arg,
+                      args, sums_arg, col0[i], cb0);
+        } else {
+            snprintf(off, sizeof off, " + col * %d", v);
+            out_args(e, off, args, sizeof args);
             sb_printf(k, "%sfor (int col = %d; col <= %d; col += %d)\n"
-                      "%s    %s(x, wt, %s, y + col * %d, %s, row, col, %s);\n",
-                      indent, col0[i], col0[j], p * step, indent, kname, bias_arg, v, sums_arg,
+                      "%s    %s(x, wt, %s, %s, %s, row, col, %s);\n",
+                      indent, col0[i], col0[j], p * step, indent, kname, bias_arg, args, sums_arg,
                       cb0);
+        }
         i = j + 1;
     }
     if (chunk < cp->in_blocks)
@@ -497,16 +559,18 @@ static void emit_plane_pass(em_ctx *e, const ge_pass *cp, const sc_tile *tile, i
     sb_printf(k, "                const float *x = %s;\n", io->in);
     sb_printf(k, "                const float *wt = %s;\n", io->w);
     sb_printf(k, "                float *y = %s;\n", io->out);
+    emit_epilogue_pointers(e, k, io, "");
     if (sums)
         emit_zero_sums(k, cp, v, q, "n", images);
-    char bias_arg[32], at[EM_PLUS], at2[EM_PLUS];
+    char bias_arg[32], at[EM_PLUS], at2[EM_PLUS], args[160];
     snprintf(bias_arg, sizeof bias_arg, bias ? "bias + ob * %d" : "NULL", v);
     const char *indent = emit_chunk_loop(k, cp, chunk);
     for (int pos = 0; pos < plane; pos += span) {
         snprintf(kname, sizeof kname, "%s_tile%d", name, kernel[pos]);
-        sb_printf(k, "%s%s(x%s, wt, %s, y%s, %s, 0, 0, %s);\n", indent, kname,
-                  em_plus(at, anchor[pos]), bias_arg, em_plus(at2, (long)pos * v),
-                  sums ? "sums" : "NULL", chunk < cp->in_blocks ? "cb0" : "0");
+        out_args(e, em_plus(at2, (long)pos * v), args, sizeof args);
+        sb_printf(k, "%s%s(x%s, wt, %s, %s, %s, 0, 0, %s);\n", indent, kname,
+                  em_plus(at, anchor[pos]), bias_arg, args, sums ? "sums" : "NULL",
+                  chunk < cp->in_blocks ? "cb0" : "0");
     }
     if (chunk < cp->in_blocks)
         sb_printf(k, "                }\n");
@@ -573,17 +637,38 @@ void cv_forward_into(em_ctx *e, const gr_node *nd, const sc_record *r, int accum
 {
     ge_shape s = ge_shape_of(e->g, e->p, nd);
     ge_pass cp = sc_geometry(e->g, e->p, r);
+    const em_epilogue *ep = &e->conv_epi;
     int v = e->target->vlen;
-    char sig[256], in[128], w[128], out[128];
-    snprintf(sig, sizeof sig, "const float *restrict in, const float *restrict w,\n"
-             "        const float *restrict bias, float *restrict out, float *restrict part");
+    char sig[400], in[128], w[128], out[128], res[128], prologue[400], pass_text[96];
+    if (ep->bn)
+        snprintf(sig, sizeof sig, "const float *restrict in, const float *restrict w,\n"
+                 "        const float *restrict bias, const float *restrict gamma,\n"
+                 "        const float *restrict beta, const float *restrict mean,\n"
+                 "        const float *restrict var, float eps,%s float *restrict out",
+                 ep->add ? " const float *restrict res," : "");
+    else
+        snprintf(sig, sizeof sig, "const float *restrict in, const float *restrict w,\n"
+                 "        const float *restrict bias, float *restrict out, float *restrict part");
     snprintf(in, sizeof in, "in + (long)n * %ld", (long)s.in_blocks * s.in_h * s.in_w * v);
     snprintf(w, sizeof w, "w + (long)ob * %ld", cp.w_block);
     snprintf(out, sizeof out, "out + ((long)n * %d + ob) * %ld", s.out_blocks,
              (long)s.out_h * s.out_w * v);
-    emit_record(e, r, "forward");
-    pass_io io = {sig, in, w, out, nd->bias ? "" : "    (void)bias;\n"};
-    emit_pass(e, &cp, r, nd->bias, accumulate, 1, name, &io);
+    snprintf(res, sizeof res, "res + ((long)n * %d + ob) * %ld", s.out_blocks,
+             (long)s.out_h * s.out_w * v);
+    snprintf(prologue, sizeof prologue, "%s", nd->bias ? "" : "    (void)bias;\n");
+    if (ep->bn) /* the BN's scale and shift per channel, once a call, as bn_apply has them */
+        snprintf(prologue + strlen(prologue), sizeof prologue - strlen(prologue),
+                 "    v%d fold[%d]; /* per output block: scale, shift */\n"
+                 "    for (int cb = 0; cb < %d; cb++)\n"
+                 "        bn_scale_shift(0, gamma, beta, mean, var, eps, cb * %d, %d,\n"
+                 "                       (float *)&fold[2 * cb], (float *)&fold[2 * cb + 1]);\n",
+                 v, 2 * s.out_blocks, s.out_blocks, v, v);
+    snprintf(pass_text, sizeof pass_text, "%s%s%s",
+             ep->bn ? "evaluation forward, then bn (running statistics)" : "forward",
+             ep->bn && ep->add ? ", add" : "", ep->bn && ep->relu ? ", relu" : "");
+    emit_record(e, r, pass_text);
+    pass_io io = {sig, in, w, out, res, prologue};
+    emit_pass(e, &cp, r, nd->bias, accumulate, !ep->bn, name, &io);
 }
 
 /* W [k/V][c/V][r][s][V c][V k] -> Wt [c/V][k/V][r][s][V k][V c], the weights of
@@ -642,7 +727,7 @@ void cv_backward_data(em_ctx *e, const gr_node *nd, const sc_record *r, int accu
     snprintf(w, sizeof w, "w_t + (long)ob * %ld", cp.w_block);
     snprintf(out, sizeof out, "din + ((long)n * %d + ob) * %ld", s.in_blocks,
              (long)s.in_h * s.in_w * v);
-    pass_io io = {sig, in, w, out, prologue};
+    pass_io io = {sig, in, w, out, NULL, prologue};
     emit_pass(e, &cp, r, 0, accumulate, 0, name, &io);
 }
 

@@ -14,7 +14,11 @@
    Each prints what its schedule record r says and decides nothing. */
 void cv_forward(em_ctx *e, const gr_node *nd, const sc_record *r, const char *name);
 /* forward adding into out (accumulate), for inference's residual adds; with
-   e->conv_relu set, ReLU is applied as the result is stored (inference, BN folded) */
+   e->conv_epi set, what it asks is applied as the result is stored:
+     ReLU alone (inference, BN folded): the forward's signature;
+     bn [, add] [, relu] (evaluation):
+       name(in, w, bias, gamma, beta, mean, var, eps, [res,] out)
+       the BN's running statistics, res the tensor added */
 void cv_forward_into(em_ctx *e, const gr_node *nd, const sc_record *r, int accumulate,
                      const char *name);
 void cv_backward_data(em_ctx *e, const gr_node *nd, const sc_record *r, int accumulate,

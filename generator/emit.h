@@ -21,6 +21,14 @@ typedef struct {
     strbuf text;
 } em_section;
 
+/* What a forward conv kernel does to its sums as it stores the last input
+   block, in this order. */
+typedef struct {
+    int bn;     /* evaluation: BN with the running statistics, y * scale + shift */
+    int add;    /* evaluation: + res, a tensor in the output's layout */
+    int relu;   /* ReLU (evaluation; inference, where BN is folded into the weights) */
+} em_epilogue;
+
 typedef struct {
     const gr_graph *g;
     const pl_plan *p;
@@ -33,7 +41,7 @@ typedef struct {
     int n_defined, cap_defined;
     strbuf step_table; /* the fn_steps entries, in step order */
     int n_steps;
-    int conv_relu;     /* infer.c: forward conv kernels apply ReLU as they store */
+    em_epilogue conv_epi; /* of the forward conv kernel being defined */
 } em_ctx;
 
 #define KN_NAME 160
@@ -44,6 +52,9 @@ void kn_conv_fwd(em_ctx *e, const gr_node *nd, char *name);
 /* inference (infer.c): BN folded into the bias, accumulate adds into out (the
    residual), relu applied as it stores */
 void kn_conv_fwd_fused(em_ctx *e, const gr_node *nd, int accumulate, int relu, char *name);
+/* evaluation (steps.c): grp's BN applied as the conv stores, then its add (of
+   the tensor res) and ReLU where present (lower.h's LW_CONV) */
+void kn_conv_fwd_bn(em_ctx *e, const gr_node *nd, const lw_group *grp, char *name);
 void kn_conv_bwd_data(em_ctx *e, const gr_node *nd, int accumulate, char *name);
 void kn_conv_bwd_weights(em_ctx *e, const gr_node *nd, char *name);
 /* A packed conv's gather of the pixels it reads (scatter 0), or the scatter

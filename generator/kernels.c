@@ -106,8 +106,9 @@ static int is_new_kernel(em_ctx *e, const char *name)
 static void conv_kernel(em_ctx *e, const gr_node *nd, sc_pass pass, int accumulate, char *name)
 {
     const sc_record *r = sc_find(e->sched, (int)(nd - e->g->nodes), pass);
-    snprintf(name, KN_NAME, "%s%s%s", r->kernel, acc_suffix(accumulate),
-             e->conv_relu ? "_relu" : "");
+    const em_epilogue *ep = &e->conv_epi;
+    snprintf(name, KN_NAME, "%s%s%s%s%s", r->kernel, acc_suffix(accumulate), ep->bn ? "_bn" : "",
+             ep->add ? "_add" : "", ep->relu ? "_relu" : "");
     if (!is_new_kernel(e, name))
         return;
     em_section_open(e, r->shape);
@@ -126,9 +127,16 @@ void kn_conv_fwd(em_ctx *e, const gr_node *nd, char *name)
 
 void kn_conv_fwd_fused(em_ctx *e, const gr_node *nd, int accumulate, int relu, char *name)
 {
-    e->conv_relu = relu;
+    e->conv_epi = (em_epilogue){0, 0, relu};
     conv_kernel(e, nd, SC_FWD, accumulate, name);
-    e->conv_relu = 0;
+    e->conv_epi = (em_epilogue){0};
+}
+
+void kn_conv_fwd_bn(em_ctx *e, const gr_node *nd, const lw_group *grp, char *name)
+{
+    e->conv_epi = (em_epilogue){1, grp->add >= 0, grp->relu >= 0};
+    conv_kernel(e, nd, SC_FWD, 0, name);
+    e->conv_epi = (em_epilogue){0};
 }
 
 void kn_conv_bwd_data(em_ctx *e, const gr_node *nd, int accumulate, char *name)

@@ -6,7 +6,11 @@
  *     bn -> add(., s) [-> relu]       z = [relu](bn(y) + s)
  *     bn, bn2 -> add [-> relu]        z = [relu](bn(y) + bn2(y2))   (projection blocks)
  * and, in training, a conv whose only reader is that BN sums each output row's
- * channels in its epilogue, so the statistics cost no pass of their own.
+ * channels in its epilogue, so the statistics cost no pass of their own.  In
+ * evaluation BN is a fixed scale and shift per channel, so a conv whose only
+ * reader is the group's BN applies the group as it stores its last input
+ * block (of a projection block's two convs the earlier applies its BN alone,
+ * into its own output, and the later adds that).
  */
 #include "lower.h"
 
@@ -51,6 +55,10 @@ typedef struct {
     lw_group *groups;    /* per heading bn */
     int *conv_sums;      /* per conv: its epilogue sums channels for the BN it feeds */
     int *packed_x;       /* per packed conv: its gathered input in training, -1 */
+    int *eval_conv;      /* per heading bn: the conv that finishes its group in
+                            evaluation, or -1 (the group is a step of its own) */
+    int *applies;        /* per conv: the heading bn of the group whose BN it
+                            applies in evaluation, or -1 */
 } lw_ctx;
 
 static int has_params(const gr_node *nd)
@@ -125,6 +133,41 @@ static void form_group(lw_ctx *c, int b)
 static int group_output(const lw_group *grp)
 {
     return grp->relu >= 0 ? grp->relu : grp->add >= 0 ? grp->add : grp->bn;
+}
+
+/* The conv that finishes group b in evaluation, or -1: each conv feeding one
+   of its BNs must have no other reader, and a shortcut must exist before the
+   conv runs (steps follow node order). */
+static int eval_finisher(const lw_ctx *c, int b)
+{
+    const lw_group *grp = &c->groups[b];
+    int y = c->g->nodes[b].in[0];
+    if (op_of(c, y) != OP_CONV || c->readers[y] != 1)
+        return -1;
+    if (grp->bn2 >= 0) {
+        int y2 = c->g->nodes[grp->bn2].in[0];
+        if (op_of(c, y2) != OP_CONV || c->readers[y2] != 1)
+            return -1;
+        return y > y2 ? y : y2;
+    }
+    return grp->shortcut > y ? -1 : y;
+}
+
+static void mark_eval_fusion(lw_ctx *c)
+{
+    const gr_graph *g = c->g;
+    for (int i = 0; i < g->n_nodes; i++)
+        c->eval_conv[i] = c->applies[i] = -1;
+    for (int b = 0; b < g->n_nodes; b++) {
+        if (g->nodes[b].op != OP_BN || c->group_of[b] != b)
+            continue;
+        c->eval_conv[b] = eval_finisher(c, b);
+        if (c->eval_conv[b] < 0)
+            continue;
+        c->applies[g->nodes[b].in[0]] = b;
+        if (c->groups[b].bn2 >= 0)
+            c->applies[g->nodes[c->groups[b].bn2].in[0]] = b;
+    }
 }
 
 static void form_groups(lw_ctx *c)
@@ -208,6 +251,28 @@ static void forward_group(lw_ctx *c, lw_program *pr, lw_list *list, int b, int t
     st->out[0] = pr->value_of[group_output(grp)];
 }
 
+/* Evaluation: conv step st (of conv i) applies its BN as it stores; the conv
+   that finishes the group also adds and applies ReLU, into the group's
+   output. */
+static void apply_in_conv(const lw_ctx *c, const lw_program *pr, lw_step *st, int i)
+{
+    int b = c->applies[i];
+    const lw_group *grp = &c->groups[b];
+    int mine = c->g->nodes[b].in[0] == i ? b : grp->bn2, other = mine == b ? grp->bn2 : b;
+    if (c->eval_conv[b] != i) { /* the earlier of two: bn(y) in place of y */
+        st->group.bn = mine;
+        return;
+    }
+    st->group = *grp;
+    st->group.bn = mine;
+    st->group.bn2 = other;
+    if (grp->shortcut >= 0)
+        st->in[2] = pr->value_of[grp->shortcut];
+    if (other >= 0)
+        st->in[2] = pr->value_of[c->g->nodes[other].in[0]];
+    st->out[0] = pr->value_of[group_output(grp)];
+}
+
 /* Floats of a packed conv's gathered input: its input's channels at its
    output's pixels. */
 static long packed_size(const lw_ctx *c, int node)
@@ -239,7 +304,7 @@ static void forward_node(lw_ctx *c, lw_program *pr, lw_list *list, int i, int tr
     };
     int head = c->group_of[i];
     if (head >= 0) { /* a group runs where its last node is: all it reads exists */
-        if (group_output(&c->groups[head]) == i)
+        if (group_output(&c->groups[head]) == i && (train || c->eval_conv[head] < 0))
             forward_group(c, pr, list, head, train, partial);
         return;
     }
@@ -257,6 +322,8 @@ static void forward_node(lw_ctx *c, lw_program *pr, lw_list *list, int i, int tr
         partial[i] = new_value(pr, LV_PARTIAL, i, rows * 2 * channels_padded(c, i));
         st->out[1] = partial[i];
     }
+    if (nd->op == OP_CONV && !train && c->applies[i] >= 0)
+        apply_in_conv(c, pr, st, i);
     if (nd->op == OP_LOSS)
         st->out[0] = train ? pr->grad_of[nd->in[0]] : -1;
 }
@@ -395,6 +462,7 @@ void lw_lower(const gr_graph *g, const long *sizes, const long *weights, int inp
     lw_ctx c = {g, sizes, weights, xcalloc((size_t)n, sizeof(int)), xcalloc((size_t)n, sizeof(int)),
                 xcalloc((size_t)n, sizeof(int)), xcalloc((size_t)n, sizeof(int)),
                 xcalloc((size_t)n, sizeof(lw_group)), xcalloc((size_t)n, sizeof(int)),
+                xmalloc((size_t)n * sizeof(int)), xmalloc((size_t)n * sizeof(int)),
                 xmalloc((size_t)n * sizeof(int))};
     int *partial = xmalloc((size_t)n * sizeof *partial);
     pr->value_of = xmalloc((size_t)n * sizeof(int));
@@ -403,6 +471,7 @@ void lw_lower(const gr_graph *g, const long *sizes, const long *weights, int inp
     count_readers(&c);
     mark_needs_grad(&c, input_grad);
     form_groups(&c);
+    mark_eval_fusion(&c);
     make_values(&c, pr);
     for (int i = 0; i < n; i++)
         partial[i] = c.packed_x[i] = -1;
@@ -421,6 +490,8 @@ void lw_lower(const gr_graph *g, const long *sizes, const long *weights, int inp
     free(c.groups);
     free(c.conv_sums);
     free(c.packed_x);
+    free(c.eval_conv);
+    free(c.applies);
 }
 
 void lw_free(lw_program *pr)

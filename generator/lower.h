@@ -5,7 +5,8 @@
  * over memory: a BN's batch statistics come out of the producing conv's
  * epilogue, and BN, a residual add (of a plain shortcut or of a second BN) and
  * ReLU are one pass forward and one kernel backward, so their intermediate
- * tensors never exist.  A strided 1x1 conv gathers the pixels it reads once
+ * tensors never exist.  In evaluation the conv feeding such a group applies it
+ * as it stores, so the conv's output never exists either.  A strided 1x1 conv gathers the pixels it reads once
  * (a pack step), and runs as a 1x1 stride-1 conv on them, forward and back.
  * The planner then places values by the steps that read and write them; the
  * emitter prints the steps.
@@ -36,7 +37,8 @@ typedef enum {
     LW_INPUT,            /* NHWC batch -> blocked                     out: x */
     LW_INPUT_GRAD,       /* blocked gradient -> NHWC                  in: dx */
     LW_CONV_PACK,        /* a strided 1x1's pixels, gathered  in: x   out: xp */
-    LW_CONV,             /* in: x (xp when packed)                    out: y [, partial] */
+    LW_CONV,             /* in: x (xp when packed)                    out: y [, partial]
+                            evaluation, applying a group:   in: x, -, (s | bn2(y2))  out: z */
     LW_CONV_BWD_DATA,    /* in: dy                       out: dx (dxp when packed), scratch */
     LW_CONV_SCATTER,     /* a packed conv's dxp to its pixels of dx   in: dxp  out: dx */
     LW_CONV_BWD_WEIGHTS, /* in: x (xp when packed), dy */
@@ -70,7 +72,10 @@ typedef struct {
 typedef struct {
     lw_kind kind;
     int node;                 /* the layer it is named after */
-    lw_group group;           /* BN_APPLY and its backward */
+    lw_group group;           /* BN_APPLY and its backward; an evaluation CONV that
+                                 applies its BN as it stores: bn that BN, then the
+                                 add of a shortcut or of bn2's output (applied by
+                                 bn2's conv, earlier), and relu, where present */
     int in[LW_MAX_IN];        /* values read, -1 unused */
     int out[LW_MAX_OUT];      /* values written, -1 unused */
     int accumulate[LW_MAX_OUT]; /* add into out[k] instead of overwriting it */

@@ -101,7 +101,7 @@ static void comment(writer *w, const lw_step *st, const char *what)
     set_schedule(w, st);
     const gr_node *nd = node(w, st->node);
     char in[64] = "", out[64];
-    int first = st->group.bn >= 0 ? st->group.bn : st->node;
+    int first = st->group.bn >= 0 && st->kind != LW_CONV ? st->group.bn : st->node;
     int moves = st->kind == LW_CONV_PACK || st->kind == LW_CONV_SCATTER;
     gr_shape to = nd->out;
     if (moves) { /* the conv's input channels, at its output's pixels or back */
@@ -194,6 +194,22 @@ static void bn_apply_call(writer *w, const lw_step *st, const char *fn)
     sb_printf(o, "        %s, %g);\n", val(w, st->out[0], a), bn->eps);
 }
 
+/* An evaluation conv applying its BN as it stores (lower.h's LW_CONV). */
+static void conv_bn_call(writer *w, const lw_step *st, const char *fn)
+{
+    const gr_node *nd = node(w, st->node);
+    int bn = st->group.bn;
+    char a[32], b[32], c[32], d[32], f[32];
+    strbuf *o = w->body;
+    sb_printf(o, "    %s(%s, %s, %s,\n", fn, val(w, st->in[0], a), ten(w, 'P', st->node, 0, b),
+              nd->bias ? ten(w, 'P', st->node, 1, c) : "NULL");
+    sb_printf(o, "        %s, %s, %s, %s, %g,", ten(w, 'P', bn, 0, a), ten(w, 'P', bn, 1, b),
+              state_ten(w, bn, 2, c), state_ten(w, bn, 3, d), node(w, bn)->eps);
+    if (st->in[2] >= 0)
+        sb_printf(o, " %s,", val(w, st->in[2], a));
+    sb_printf(o, " %s);\n", val(w, st->out[0], f));
+}
+
 static void forward_step(writer *w, const lw_step *st)
 {
     em_ctx *e = w->e;
@@ -212,6 +228,15 @@ static void forward_step(writer *w, const lw_step *st)
         sb_printf(o, "    %s(%s, %s);\n", fn, val(w, st->in[0], a), val(w, st->out[0], b));
         break;
     case LW_CONV:
+        if (st->group.bn >= 0) {
+            char applied[sizeof what - 5]; /* what less "conv+" */
+            group_text(w, &st->group, "evaluation", applied, sizeof applied);
+            snprintf(what, sizeof what, "conv+%s", applied);
+            comment(w, st, what);
+            kn_conv_fwd_bn(e, nd, &st->group, fn);
+            conv_bn_call(w, st, fn);
+            break;
+        }
         comment(w, st, "conv");
         kn_conv_fwd(e, nd, fn);
         sb_printf(o, "    %s(%s, %s, %s, %s, %s);\n", fn, val(w, st->in[0], a),

@@ -131,7 +131,8 @@ static void test_no_overlap(void **state)
         }
 }
 
-/* A bottleneck's BN outputs and its sum before the ReLU are fused away. */
+/* A bottleneck's BN outputs and its sum before the ReLU are fused away; in
+   evaluation its convs' outputs too. */
 static void test_fusion_removes_tensors(void **state)
 {
     (void)state;
@@ -161,6 +162,14 @@ static void test_fusion_removes_tensors(void **state)
     assert_int_equal(add_values, 0); /* every residual sum is fused with its ReLU */
     assert_int_equal(apply_steps, 53 - 4); /* projection blocks: two BNs, one step */
     assert_int_equal(stats_from_sums, 53); /* every BN's statistics come from its conv */
+    int eval_apply_steps = 0, eval_convs_applying = 0;
+    for (int s = 0; s < p.prog.eval.n; s++) {
+        const lw_step *st = &p.prog.eval.steps[s];
+        eval_apply_steps += st->kind == LW_BN_APPLY;
+        eval_convs_applying += st->kind == LW_CONV && st->group.bn >= 0;
+    }
+    assert_int_equal(eval_apply_steps, 0);     /* in evaluation each conv applies its BN */
+    assert_int_equal(eval_convs_applying, 53);
     pl_free(&p);
     gr_free(&g);
 }
