@@ -26,15 +26,15 @@
 #define FLATNET_LIBS "-lstb -lcjson -lm -lz"
 #endif
 
-/* The flags a target's code needs: "-march=native" when it is this machine's
-   best, else the instruction sets it uses. */
-static const char *target_flags(const char *target, int is_host)
+/* The flags code for instruction set isa needs: "-march=native" when it is
+   this machine's best, else the instruction sets it uses. */
+static const char *target_flags(const char *isa, int is_host)
 {
-    if (!strcmp(target, "generic"))
+    if (!strcmp(isa, "generic"))
         return "";
     if (is_host)
         return "-march=native";
-    return !strcmp(target, "avx512") ? "-mavx512f" : "-mavx2 -mfma";
+    return !strcmp(isa, "avx512") ? "-mavx512f" : "-mavx2 -mfma";
 }
 
 typedef struct {
@@ -127,7 +127,7 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
-int bd_build(const char *c_text, size_t len, const char *out, const char *target, int is_host)
+int bd_build(const char *c_text, size_t len, const char *out, const char *isa, int is_host)
 {
     char c_tmp[PATH_MAX], bin_tmp[PATH_MAX], flags[512], define[640];
     if (snprintf(c_tmp, sizeof c_tmp, "%s.gen-XXXXXX.c", out) >= (int)sizeof c_tmp) {
@@ -149,7 +149,7 @@ int bd_build(const char *c_text, size_t len, const char *out, const char *target
     snprintf(bin_tmp, sizeof bin_tmp, "%.*s", (int)(strlen(c_tmp) - 2), c_tmp);
 
     const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
-    snprintf(flags, sizeof flags, "-O3 %s -fopenmp", target_flags(target, is_host));
+    snprintf(flags, sizeof flags, "-O3 %s -fopenmp", target_flags(isa, is_host));
     /* the program's --version reports what it was built with */
     snprintf(define, sizeof define, "-DFN_BUILD_FLAGS=\"%s %s\"", cc, flags);
     words w = {.n = 0};

@@ -161,7 +161,7 @@ static void write_header(em_ctx *e, strbuf *out, const char *summary)
         line += len + (eol ? 1 : 0);
     }
     sb_printf(out, " */\n");
-    or_emit_guard(out, e->target->name);
+    or_emit_guard(out, e->target->name, e->target->isa);
     sb_printf(out, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n");
     sb_printf(out, "#include <string.h>\n#include <time.h>\n\n#include \"flatnet.h\"\n\n");
     tpl_vars none = {0};

@@ -572,7 +572,7 @@ static void write_source(strbuf *c, em_ctx *e, const in_model *m, const names *n
               " * %s; BN folded into the convs, ReLU and residual adds done as they store.\n"
               " * Activations [n][c/%d][h][w][%d]; schedule: %s.\n */\n", nm->id, m->trained,
               t->vlen, t->vlen, e->sched->origin);
-    or_emit_guard(c, t->name);
+    or_emit_guard(c, t->name, t->isa);
     sb_printf(c, "#ifndef _OPENMP /* serial: the kernels' OpenMP pragmas are comments then */\n"
               "#pragma GCC diagnostic ignored \"-Wunknown-pragmas\"\n#endif\n");
     sb_printf(c, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n"

@@ -67,7 +67,7 @@ static void usage(FILE *to)
             "  -S file          take schedule records from file (README: Schedules)\n"
             "  --schedule-seed [PASS:]N  every conv pass (or every PASS) a random legal tile\n"
             "                   (tests)\n"
-            "  --target T       avx512, avx2 or generic (default: this machine's best)\n"
+            "  --target T       avx512, zen5, avx2 or generic (default: this machine's best)\n"
             "  --input-grad     backward also computes the gradient of the input (tests)\n"
             "  --max-memory GIB refuse a network whose training needs more (default %g)\n"
             "  --time-limit S   stop a description that runs longer (default %d seconds)\n"
@@ -387,7 +387,8 @@ int main(int argc, char **argv)
         rc = in_export(&g, &plan, &sched, &model, out_path, separate);
     else if (build)
         rc = bd_build(out.data, out.len, out_path ? out_path : program_name(script, program,
-                      sizeof program), target->name, target == tg_host());
+                      sizeof program), target->isa,
+                      !strcmp(target->isa, tg_host()->isa));
     else if (out_path)
         rc = write_file(out_path, out.data, out.len, script_path);
     else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout)) {

@@ -28,21 +28,21 @@ void or_print_version(FILE *f, const char *host_target)
    gets GCC's -Wpsabi ABI notes and slow emulated code.  One #error says what
    to do instead; the rest of the file is then compiled as if the flags had
    been given (GCC's target pragma), so that error is the only message. */
-void or_emit_guard(strbuf *out, const char *target)
+void or_emit_guard(strbuf *out, const char *target, const char *isa)
 {
-    const char *test, *isa, *flags, *pragma;
-    if (!strcmp(target, "avx512"))
-        test = "!defined(__AVX512F__)", isa = "AVX-512", flags = "-mavx512f",
+    const char *test, *isa_name, *flags, *pragma;
+    if (!strcmp(isa, "avx512"))
+        test = "!defined(__AVX512F__)", isa_name = "AVX-512", flags = "-mavx512f",
         pragma = "avx512f";
-    else if (!strcmp(target, "avx2"))
-        test = "!defined(__AVX2__) || !defined(__FMA__)", isa = "AVX2 and FMA",
+    else if (!strcmp(isa, "avx2"))
+        test = "!defined(__AVX2__) || !defined(__FMA__)", isa_name = "AVX2 and FMA",
         flags = "-mavx2 -mfma", pragma = "avx2,fma";
     else
         return;
     sb_printf(out, "#if %s\n", test);
     sb_printf(out, "#error \"generated for --target %s: compile with -march=native (on a machine "
-              "with %s) or %s, or regenerate with %s\"\n", target, isa, flags,
-              !strcmp(target, "avx512") ? "gen --target avx2 or gen --target generic"
+              "with %s) or %s, or regenerate with %s\"\n", target, isa_name, flags,
+              !strcmp(isa, "avx512") ? "gen --target avx2 or gen --target generic"
                                         : "gen --target generic");
     sb_printf(out, "#if defined(__GNUC__) && !defined(__clang__)\n"
               "#pragma GCC target(\"%s\")\n#endif\n#endif\n\n", pragma);

@@ -16,8 +16,9 @@ void or_record_command(int argc, char **argv);
 /* gen --version */
 void or_print_version(FILE *f, const char *host_target);
 
-/* The #error guard: before anything in the file that uses its vectors. */
-void or_emit_guard(strbuf *out, const char *target);
+/* The #error guard: before anything in the file that uses its vectors;
+   target is gen --target's name, isa the instruction set its code uses. */
+void or_emit_guard(strbuf *out, const char *target, const char *isa);
 /* The descriptor's `.build = ...,` line. */
 void or_emit_build(strbuf *out, const char *target);
 

@@ -142,32 +142,35 @@ static double shape_weight_cost(const tg_target *t, const ge_shape *s, const sc_
 }
 
 /* The input blocks a micro-kernel call sweeps: the largest divisor of
-   in_blocks whose weights for a tile's q vectors fit the L1 budget, so the
-   tiles of a row reuse them from L1 instead of streaming them from L2. */
-static int model_chunk(const tg_target *t, const ge_pass *cp, int q)
+   in_blocks whose weights for a tile's q vectors fit `budget` bytes, so the
+   tiles of a row reuse them from L1 instead of streaming them from L2; a
+   budget of 0 takes every block. */
+static int model_chunk(const tg_target *t, const ge_pass *cp, int q, long budget)
 {
     long per_block = (long)q * cp->kh * cp->kw * t->vlen * t->vlen * (long)sizeof(float);
     int chunk = 1;
     for (int c = 1; c <= cp->in_blocks; c++)
-        if (cp->in_blocks % c == 0 && c * per_block <= t->l1_weights)
+        if (cp->in_blocks % c == 0 && (budget == 0 || c * per_block <= budget))
             chunk = c;
     return chunk;
 }
 
 /* The model's chunk for tile: a whole-plane tile sweeps every input block
-   (its weights serve every pixel of the plane); every other tile
-   model_chunk's.  Flat and packed 1x1s split the same way on two machines
-   and the model takes the safer side: every input block a call ran 1.03-1.14x
-   faster at q=4 on Zen 5 (the tuner's harness), 1.22-1.35x slower on Zen 4
-   (the trainer and the harness), so a build that is not tuned keeps the
-   weights in L1 and the tuner measures every block beside it (sc_candidates).
-   For planes of a pixel at a time every block was faster in the tuner's
+   (its weights serve every pixel of the plane); a flat or packed 1x1 takes
+   the target's flat_weights, where the machines split: every input block a
+   call ran ResNet-50's 1x1s at 56x56 and 28x28 1.16-1.30x faster on Zen 5,
+   1.22-1.35x slower on Zen 4 (the trainer), so avx512 keeps its weights in
+   L1 and zen5 streams them; the tuner measures the other side beside the
+   model's (sc_candidates).  Every other tile takes the L1 budget's chunk:
+   for planes of a pixel at a time every block was faster in the tuner's
    harness, slower in the trainer (docs/PERFORMANCE.md). */
 static int tile_chunk(const tg_target *t, const ge_pass *cp, const sc_tile *tile)
 {
     if (tile->kind == SC_PLANE && ge_plane_span(cp) > 1)
         return cp->in_blocks;
-    return model_chunk(t, cp, tile->q);
+    if (tile->kind == SC_FLAT || tile->kind == SC_PACKED)
+        return model_chunk(t, cp, tile->q, t->flat_weights);
+    return model_chunk(t, cp, tile->q, t->l1_weights);
 }
 
 /* Whether a dW sweep may cut a dY row into slices anywhere: no output
@@ -832,8 +835,9 @@ int sc_candidates(const gr_graph *g, const pl_plan *p, const tg_target *t, const
     if (r->pass != SC_BWD_WEIGHTS && n < max) {
         /* the other side of tile_chunk's rule: every input block where the
            model takes the L1 budget's chunk (Zen 5 ran flat 1x1s so up to
-           1.14x faster), the L1 budget's chunk where it sweeps them all */
-        v.chunk = v.chunk != cp.in_blocks ? cp.in_blocks : model_chunk(t, &cp, v.q);
+           1.30x faster), the L1 budget's chunk where it sweeps them all
+           (Zen 4 ran flat 1x1s so up to 1.35x faster) */
+        v.chunk = v.chunk != cp.in_blocks ? cp.in_blocks : model_chunk(t, &cp, v.q, t->l1_weights);
         if (!tile_listed(out, n, &v))
             out[n++] = v;
     }

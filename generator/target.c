@@ -10,9 +10,11 @@
  * (docs/PERFORMANCE.md).  l1_weights is the weights the tiles of a row pass
  * (or of a plane pass a pixel at a time, or of a flat or packed 1x1) may
  * share from L1, 24 KiB of a 48 KiB L1, which sets their chunk (4 input
- * blocks at q=4: 16 KiB, half of Zen 4's L1).  Zen 4 ran flat 1x1s so
- * 1.22-1.35x faster than sweeping every input block, Zen 5 up to 1.14x
- * slower (schedule.c, tile_chunk).
+ * blocks at q=4: 16 KiB, half of Zen 4's L1).  flat_weights is that budget
+ * for flat and packed 1x1s alone, where the machines split: Zen 4 ran them
+ * 1.22-1.35x faster within it than sweeping every input block, Zen 5
+ * 1.16-1.30x slower, so zen5 (what tg_host takes on a Zen 5) sweeps every
+ * block (schedule.c, tile_chunk).
  * lines_a_cycle is what dW tiles measured (build/tune on ResNet-50, an idle
  * Zen 5): a step that moves on to 5 new lines (q=4 cc=4 on a 1x1) ran 1.27x
  * the time of one moving on to 3 (q=2 cc=8) with the same FMAs and loads,
@@ -39,13 +41,37 @@
  */
 #include <stddef.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "target.h"
 
 static const tg_target targets[] = {
-    {"avx512", "-mavx512f -mfma", 16, 32, 20, 2, 4, 2, 1.5, 0.25, 24 * 1024, 0.43, 640 * 1024, 0.19, 1L << 20, 4.6, 32 * 1024, 4},
-    {"avx2", "-mavx2 -mfma", 8, 16, 10, 2, 4, 2, 1.5, 0.25, 24 * 1024, 0.43, 320 * 1024, 0.19, 512L << 10, 4.6, 16 * 1024, 4},
-    {"generic", "", 4, 16, 10, 2, 4, 2, 1.5, 0.25, 24 * 1024, 0.43, 320 * 1024, 0.19, 512L << 10, 4.6, 16 * 1024, 4},
+    {.name = "avx512", .isa = "avx512", .flags = "-mavx512f -mfma", .vlen = 16, .vregs = 32,
+     .max_acc = 20, .fma_pipes = 2, .fma_latency = 4, .loads_a_cycle = 2, .step_overhead = 1.5,
+     .wt_load_cost = 0.25, .l1_weights = 24 * 1024, .flat_weights = 24 * 1024,
+     .lines_a_cycle = 0.43, .l2_weights = 640 * 1024, .l3_lines_a_cycle = 0.19,
+     .l2_bytes = 1L << 20, .dram_bytes_a_cycle = 4.6, .l1_dy_slice = 32 * 1024, .wt_tasks = 4},
+    /* avx512 as Zen 5 runs it: its flat and packed 1x1s sweep every input
+       block a call, the weights streaming from L2.  In the trainer that ran
+       ResNet-50's 1x1s at 56x56 and 28x28 1.16-1.30x faster than the L1
+       budget's chunk, which Zen 4 runs 1.22-1.35x faster (docs/PERFORMANCE.md) */
+    {.name = "zen5", .isa = "avx512", .flags = "-mavx512f -mfma", .vlen = 16, .vregs = 32,
+     .max_acc = 20, .fma_pipes = 2, .fma_latency = 4, .loads_a_cycle = 2, .step_overhead = 1.5,
+     .wt_load_cost = 0.25, .l1_weights = 24 * 1024, .flat_weights = 0,
+     .lines_a_cycle = 0.43, .l2_weights = 640 * 1024, .l3_lines_a_cycle = 0.19,
+     .l2_bytes = 1L << 20, .dram_bytes_a_cycle = 4.6, .l1_dy_slice = 32 * 1024, .wt_tasks = 4},
+    {.name = "avx2", .isa = "avx2", .flags = "-mavx2 -mfma", .vlen = 8, .vregs = 16,
+     .max_acc = 10, .fma_pipes = 2, .fma_latency = 4, .loads_a_cycle = 2, .step_overhead = 1.5,
+     .wt_load_cost = 0.25, .l1_weights = 24 * 1024, .flat_weights = 24 * 1024,
+     .lines_a_cycle = 0.43, .l2_weights = 320 * 1024, .l3_lines_a_cycle = 0.19,
+     .l2_bytes = 512L << 10, .dram_bytes_a_cycle = 4.6, .l1_dy_slice = 16 * 1024, .wt_tasks = 4},
+    {.name = "generic", .isa = "generic", .flags = "", .vlen = 4, .vregs = 16,
+     .max_acc = 10, .fma_pipes = 2, .fma_latency = 4, .loads_a_cycle = 2, .step_overhead = 1.5,
+     .wt_load_cost = 0.25, .l1_weights = 24 * 1024, .flat_weights = 24 * 1024,
+     .lines_a_cycle = 0.43, .l2_weights = 320 * 1024, .l3_lines_a_cycle = 0.19,
+     .l2_bytes = 512L << 10, .dram_bytes_a_cycle = 4.6, .l1_dy_slice = 16 * 1024, .wt_tasks = 4},
 };
 
 const tg_target *tg_find(const char *name)
@@ -56,17 +82,36 @@ const tg_target *tg_find(const char *name)
     return NULL;
 }
 
+/* The x86 family number of an AMD processor, or 0 for any other: Zen 4 is
+   0x19 (as Zen 3 is), Zen 5 0x1a.  GCC 12's __builtin_cpu_is knows no
+   znver5, so it is read from CPUID. */
+static int amd_family(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d) || b != 0x68747541 || d != 0x69746e65 ||
+        c != 0x444d4163) /* "AuthenticAMD" */
+        return 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    unsigned family = (a >> 8) & 0xf;
+    return (int)(family == 0xf ? family + ((a >> 20) & 0xff) : family);
+#else
+    return 0;
+#endif
+}
+
 const tg_target *tg_host(void)
 {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f"))
-        return &targets[0];
+        return tg_find(amd_family() == 0x1a ? "zen5" : "avx512");
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return &targets[1];
-    return &targets[2];
+        return tg_find("avx2");
+    return tg_find("generic");
 }
 
 const char *tg_names(void)
 {
-    return "avx512, avx2 or generic";
+    return "avx512, zen5, avx2 or generic";
 }

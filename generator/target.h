@@ -10,7 +10,8 @@
 #define TARGET_H
 
 typedef struct {
-    const char *name;       /* "avx512": gen --target's value */
+    const char *name;       /* "avx512", "zen5": gen --target's value */
+    const char *isa;        /* the instruction set its code uses: "avx512", "avx2", "generic" */
     const char *flags;      /* what the C compiler needs to build it: "-mavx512f" */
     int vlen;               /* floats a vector = channels a block */
     int vregs;              /* vector registers */
@@ -22,6 +23,8 @@ typedef struct {
     double step_overhead;   /* cycles of loop and address upkeep a micro-kernel step */
     double wt_load_cost;    /* backward weights: FMA slots one load or broadcast costs */
     long l1_weights;        /* bytes of weights the tiles of a row may share from L1 */
+    long flat_weights;      /* bytes of weights a flat or packed 1x1's call may sweep;
+                               0: every input block, streamed from L2 */
     double lines_a_cycle;   /* new cache lines a dW tile's steps take a cycle */
     long l2_weights;        /* bytes of weights a thread's tasks reuse from L2 */
     double l3_lines_a_cycle; /* cache lines a core takes from L3 a cycle, both streaming */
@@ -33,9 +36,10 @@ typedef struct {
 
 /* The target named `name`, or NULL. */
 const tg_target *tg_find(const char *name);
-/* The best target this machine runs. */
+/* The best target this machine runs: zen5 on an AMD processor of family
+   0x1a with AVX-512, avx512 on any other with it, then avx2, then generic. */
 const tg_target *tg_host(void);
-/* "avx512, avx2 or generic", for messages. */
+/* "avx512, zen5, avx2 or generic", for messages. */
 const char *tg_names(void);
 
 #endif

@@ -79,7 +79,7 @@ check "gen --version" 0 "gen (flatnet) $version, git $git_describe" "$GEN" --ver
 
 # ----------------------------------------------------------- the target guard
 echo "$TINY" >"$W/tiny.lua"
-for t in avx512:-mavx512f avx2:"-mavx2 -mfma"; do
+for t in avx512:-mavx512f zen5:-mavx512f avx2:"-mavx2 -mfma"; do
     target=${t%%:*} flags=${t#*:}
     "$GEN" --target "$target" -o "$W/guard_$target.c" "$W/tiny.lua"
     check "compiled without $target's flags" 1 "compile with -march=native (on a machine with" \

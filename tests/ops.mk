@@ -1,11 +1,12 @@
 # Generated ops against a double-precision reference and finite differences:
-# every tests/ops/<case>.lua is generated for every target (block widths 16, 8
-# and 4) and compiled into a shared object that test_ops loads.
+# every tests/ops/<case>.lua is generated for every target (block widths 16
+# for avx512 and zen5, 8 and 4) and compiled into a shared object that
+# test_ops loads.
 .PHONY: test-ops
 TEST_TARGETS += test-ops
 
 OPS_DIR := $(B)/tests/ops
-OPS_TARGETS := avx512 avx2 generic
+OPS_TARGETS := avx512 zen5 avx2 generic
 OPS_CASES := $(basename $(notdir $(wildcard tests/ops/*.lua)))
 # and once as trainers are built, without --input-grad: the first layer's input
 # then needs no gradient, which changes what is lowered

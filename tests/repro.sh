@@ -80,7 +80,7 @@ check_pragmas() {
         print "repro: " FILENAME ": " n " OpenMP pragmas, each static"
     }' "$1" || failures=$((failures + 1))
 }
-for target in avx512 avx2 generic; do
+for target in avx512 zen5 avx2 generic; do
     "$GEN" --target $target -o "$W/r50_$target.c" networks/resnet50.lua || fail "gen $target"
     check_pragmas "$W/r50_$target.c" 100
 done

@@ -6,9 +6,12 @@
 #
 #   tests/sched_cli.sh GEN DIR
 set -u
-GEN=$1
 W=$2
 rm -rf "$W" && mkdir -p "$W"
+# $GEN is gen for the avx512 model, whatever this machine's is, so the model's
+# choices and messages below are the same on every machine
+GEN=$W/gen
+printf '#!/bin/sh\nexec "%s" --target avx512 "$@"\n' "$1" >"$GEN" && chmod +x "$GEN"
 failures=0
 checks=0
 . tests/check_lib.sh
@@ -145,6 +148,14 @@ sched "layer2.0.downsample.0 bwd_weights p=7"
 # tile of more vectors (fewer groups) wins
 has_row '^layer2\.0\.downsample\.0 +fwd .* packed +p=5 q=4 chunk=4 outer=blocks .*model$' \
     "a packed 1x1 from 56x56 is not p=5 q=4 (two groups, not four, re-read its input)"
+# the flat and packed 1x1s' chunk is where the machines split: avx512 keeps a
+# call's weights in L1's budget (4 blocks at q=4), zen5 sweeps every block
+model_row '^layer2\.1\.conv1 +fwd .* flat +p=5 q=4 chunk=4 outer=blocks .*model$' \
+    "avx512: a 512->128 1x1's call does not sweep the L1 budget's 4 input blocks" networks/resnet50.lua
+model_row '^layer2\.1\.conv1 +fwd .* flat +p=5 q=4 chunk=32 outer=blocks .*model$' \
+    "zen5: a 512->128 1x1's call does not sweep all 32 input blocks" --target zen5 networks/resnet50.lua
+model_row '^layer2\.0\.downsample\.0 +fwd .* packed +p=5 q=4 chunk=16 outer=blocks .*model$' \
+    "zen5: a packed 1x1 from 256 channels does not sweep all 16 input blocks" --target zen5 networks/resnet50.lua
 # a 64->128 1x1 on 7x7 planes at batch 128 re-reads every image's input for
 # each of 4 groups in outer=blocks order; by image it reads each once
 model_row '^layer2\.0\.downsample\.0 +bwd_data .* outer=images .*model$' \
@@ -214,7 +225,7 @@ refused "packed on a 3x3" "s.sched:1: layer3.1.conv2 bwd_data: kind=packed: this
 sched "layer2.0.downsample.0 fwd kind=sideways"
 refused "an unknown kind" "s.sched:1: layer2.0.downsample.0 fwd: kind=sideways: kind takes row, flat, plane or packed"
 sched "target avx9"
-refused "an unknown target" "s.sched:1: target 'avx9': not one of avx512, avx2 or generic"
+refused "an unknown target" "s.sched:1: target 'avx9': not one of avx512, zen5, avx2 or generic"
 printf 'layer3.1.conv2 fwd q=1\001\n' >"$S"
 refused "a byte that is not text" "s.sched:1: byte 0x01: a schedule file is text"
 check "-S with --schedule-seed" 2 "-S and --schedule-seed both set the schedule" \

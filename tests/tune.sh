@@ -79,20 +79,25 @@ checks=$((checks + 3))
 [ "$(grep -c "^tune:     .* 1.00x  (the model's)$" "$W/faults")" = 8 ] ||
     fail "--verbose: not every task lists the model's tile"
 
-# ---- the candidates: a flat 1x1 whose model tile takes the L1 budget's
-# chunk is also measured sweeping every input block ----
-check "tune a flat 1x1" 0 "tune: 2 tasks: 2 measured" \
-    "$TUNE" $FAST --verbose --cache "$W/cache-flat" -o "$W/flat.sched" tests/tune/flat.lua
-checks=$((checks + 2))
-grep -q "^tune:     p=5 q=4 chunk=4 outer=blocks .*(the model's)$" "$W/out" ||
-    fail "the flat 1x1's model tile is not p=5 q=4 chunk=4 (the test needs a new tile)"
-grep -q "^tune:     p=5 q=4 chunk=8 outer=blocks " "$W/out" ||
-    fail "the flat 1x1 was not measured sweeping all 8 input blocks"
+# ---- the candidates: a flat 1x1 is measured on both sides of the model's
+# chunk rule: avx512 takes the L1 budget's chunk (4 of 8 blocks) and also
+# measures every block, zen5 the other way round ----
+for side in avx512:4:8 zen5:8:4; do
+    target=${side%%:*} model=${side#*:} model=${model%%:*} other=${side##*:}
+    check "tune a flat 1x1 for $target" 0 "tune: 2 tasks: 2 measured" \
+        "$TUNE" $FAST --target "$target" --verbose --cache "$W/cache-flat-$target" \
+        -o "$W/flat.sched" tests/tune/flat.lua
+    checks=$((checks + 2))
+    grep -q "^tune:     p=5 q=4 chunk=$model outer=blocks .*(the model's)$" "$W/out" ||
+        fail "$target: the flat 1x1's model tile is not p=5 q=4 chunk=$model (the test needs a new tile)"
+    grep -q "^tune:     p=5 q=4 chunk=$other outer=blocks " "$W/out" ||
+        fail "$target: the flat 1x1 was not measured with chunk=$other beside the model's"
+done
 # a cached choice is the best of its candidates: another set is measured anew
 check "tune with other candidates" 0 "tune: 2 tasks: 2 measured, 0 from the cache" \
-    "$TUNE" --rounds 3 --candidates 2 --cache "$W/cache-flat" -o "$W/flat.sched" tests/tune/flat.lua
+    "$TUNE" --rounds 3 --candidates 2 --target avx512 --cache "$W/cache-flat-avx512" -o "$W/flat.sched" tests/tune/flat.lua
 check "tune with those again" 0 "tune: 2 tasks: 0 measured, 2 from the cache" \
-    "$TUNE" --rounds 3 --candidates 2 --cache "$W/cache-flat" -o "$W/flat.sched" tests/tune/flat.lua
+    "$TUNE" --rounds 3 --candidates 2 --target avx512 --cache "$W/cache-flat-avx512" -o "$W/flat.sched" tests/tune/flat.lua
 
 # ---- Ctrl-C: what finished stays cached ----
 "$TUNE" --rounds 30 --candidates 3 --cache "$W/cache-int" -o "$W/int.sched" "$NET" \

@@ -572,7 +572,7 @@ static void usage(FILE *to)
             "  --threads N      the threads the trainer will run on (default: all cores)\n"
             "  --budget S       stop measuring after S seconds; the rest keep the model's\n"
             "                   tiles (default 600)\n"
-            "  --target T       avx512, avx2 or generic (default: this machine's best)\n"
+            "  --target T       avx512, zen5, avx2 or generic (default: this machine's best)\n"
             "  --rounds R       timed calls of each candidate (default 9)\n"
             "  --candidates K   tiles measured a task, the model's among them (default 6)\n"
             "  --cache DIR      where measured tasks are kept (default ~/.cache/flatnet)\n"
