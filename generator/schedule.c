@@ -182,42 +182,20 @@ static int row_sliceable(const ge_shape *s)
     return lo == 0 && hi == s->out_w;
 }
 
-/* How a dW tile of q vectors is run: the tasks a thread takes and the dY
-   slices they sweep.  A plane's task is one tile over every image.  A 1x1's
-   task owns ob output blocks and chunk input blocks: it reads its input
-   blocks of X once a task and its output blocks of dY once a task, so the
-   pass moves X out_blocks/ob times and dY in_blocks/chunk times, and the
-   model takes the least of that which still makes wt_tasks tasks (or one a
-   dW tile, if fewer); its slices of dY (a q-group's lines within
-   l1_dy_slice) stay in L1 while the task's input blocks go by.  On Sapphire
-   Rapids, 2 threads, caches cold, that ran ResNet-50's 1x1s 1.42x faster
-   than one task a (q-group, input block) from 64 channels to 256 at 56x56,
-   1.46x from 256 to 64 at 56x56, 1.36x from 512 to 128 at 28x28, 1.11x at
-   14x14 and within 3% at 7x7.  A strided 3x3's input is 4x its dY, so its
-   task owns every output block it can (X read once) and one input block:
-   ResNet-50's ran 1.05-1.23x faster so, the larger planes the more (4
-   input blocks a task as well put 576 KB-2.3 MB of dW in a task, past L2,
-   and ran 1.0-1.8x slower).  Any other row keeps one task a (q-group, input
-   block) over whole rows: its passes run near the peak so (72-91% on
-   ResNet-50), and every output block a task ran 0.89-0.99x as fast. */
-static void weight_task(const tg_target *t, const ge_shape *s, sc_tile *tile)
+/* A 1x1's dW task of ob output blocks x chunk input blocks reads its input
+   blocks of X once and its output blocks of dY once, so the pass moves X
+   out_blocks/ob times and dY in_blocks/chunk times: the least of that which
+   still makes wt_tasks tasks (or one a dW tile, if fewer); on a tie, more
+   output blocks. */
+static void group_task(const tg_target *t, const ge_shape *s, sc_tile *tile)
 {
-    tile->ob = tile->q, tile->chunk = 1, tile->p = tile->kind == SC_PLANE ? 1 : s->out_w;
-    int pointwise = s->kw == 1 && s->kh == 1;
-    if (tile->kind == SC_PLANE || (!pointwise && s->stride == 1))
-        return;
     int most = s->out_blocks / tile->q * s->in_blocks;
     int tasks = most < t->wt_tasks ? most : t->wt_tasks;
-    if (!pointwise) {
-        for (int ob = tile->q; ob <= s->out_blocks; ob += tile->q)
-            if (s->out_blocks % ob == 0 && s->out_blocks / ob * s->in_blocks >= tasks)
-                tile->ob = ob;
-        return;
-    }
     double x_vectors = (double)s->n * s->in_blocks * s->in_h * s->in_w;
     double dy_vectors = (double)s->n * s->out_blocks * s->out_h * s->out_w;
     double least = -1;
-    for (int ob = s->out_blocks; ob >= tile->q; ob--) /* on a tie, more output blocks */
+    tile->ob = tile->q, tile->chunk = 1;
+    for (int ob = s->out_blocks; ob >= tile->q; ob--)
         for (int c = 1; c <= s->in_blocks; c++) {
             if (ob % tile->q || s->out_blocks % ob || s->in_blocks % c ||
                 s->out_blocks / ob * (s->in_blocks / c) < tasks)
@@ -226,12 +204,64 @@ static void weight_task(const tg_target *t, const ge_shape *s, sc_tile *tile)
             if (least < 0 || moved < least)
                 least = moved, tile->ob = ob, tile->chunk = c;
         }
+}
+
+/* The pixels of a dY row a 1x1's dW tile sweeps at a time: the most whose
+   q-group of vectors fits l1_dy_slice, where the row may be cut anywhere. */
+static int dy_slice(const tg_target *t, const ge_shape *s, int q)
+{
     if (!row_sliceable(s))
-        return;
-    long line = (long)tile->q * t->vlen * (long)sizeof(float); /* a pixel's q dY vectors */
+        return s->out_w;
+    long line = (long)q * t->vlen * (long)sizeof(float); /* a pixel's q dY vectors */
+    int slice = 1;
     for (int p = 1; p <= s->out_w; p++)
-        if (s->out_w % p == 0 && (p == 1 || p * line <= t->l1_dy_slice))
-            tile->p = p;
+        if (s->out_w % p == 0 && p * line <= t->l1_dy_slice)
+            slice = p;
+    return slice;
+}
+
+/* Whether a 1x1's dW gives each tile a task of its own over whole rows: where
+   the target says so, for a pass to at least its input's channels on a plane
+   of wt_tile_pixels or more. */
+static int tile_tasks(const tg_target *t, const ge_shape *s)
+{
+    return t->wt_tile_pixels && s->out_blocks >= s->in_blocks &&
+           (long)s->out_h * s->out_w >= t->wt_tile_pixels;
+}
+
+/* How a dW tile of q vectors is run: the tasks a thread takes and the dY
+   slices they sweep.  A plane's task is one tile over every image.  A 1x1's
+   task is grouped (group_task) and sweeps dY in slices (dy_slice) that stay
+   in L1 while the task's input blocks go by.  On Sapphire Rapids, 2 threads,
+   caches cold, that ran ResNet-50's 1x1s 1.42x faster than one task a
+   (q-group, input block) from 64 channels to 256 at 56x56, 1.46x from 256 to
+   64 at 56x56, 1.36x from 512 to 128 at 28x28, 1.11x at 14x14 and within 3%
+   at 7x7.  Zen 5 runs them otherwise (zen5: whole rows, and a task a tile
+   where tile_tasks says; docs/PERFORMANCE.md).  A strided 3x3's input is 4x
+   its dY, so its task owns every output block it can (X read once) and one
+   input block: ResNet-50's ran 1.05-1.23x faster so, the larger planes the
+   more (4 input blocks a task as well put 576 KB-2.3 MB of dW in a task, past
+   L2, and ran 1.0-1.8x slower).  Any other row keeps one task a (q-group,
+   input block) over whole rows: its passes run near the peak so (72-91% on
+   ResNet-50), and every output block a task ran 0.89-0.99x as fast. */
+static void weight_task(const tg_target *t, const ge_shape *s, sc_tile *tile)
+{
+    tile->ob = tile->q, tile->chunk = 1, tile->p = tile->kind == SC_PLANE ? 1 : s->out_w;
+    int pointwise = s->kw == 1 && s->kh == 1;
+    if (tile->kind == SC_PLANE || (!pointwise && s->stride == 1))
+        return;
+    if (!pointwise) {
+        int most = s->out_blocks / tile->q * s->in_blocks;
+        int tasks = most < t->wt_tasks ? most : t->wt_tasks;
+        for (int ob = tile->q; ob <= s->out_blocks; ob += tile->q)
+            if (s->out_blocks % ob == 0 && s->out_blocks / ob * s->in_blocks >= tasks)
+                tile->ob = ob;
+        return;
+    }
+    if (tile_tasks(t, s))
+        return;
+    group_task(t, s, tile);
+    tile->p = t->dy_slices ? dy_slice(t, s, tile->q) : s->out_w;
 }
 
 /* --------------------------------------------------------- the records */
@@ -844,6 +874,18 @@ int sc_candidates(const gr_graph *g, const pl_plan *p, const tg_target *t, const
     if (r->pass == SC_BWD_WEIGHTS && v.kind == SC_ROW && n < max) { /* a task a dW tile */
         v.ob = v.q, v.chunk = 1, v.p = s.out_w;
         if (!tile_listed(out, n, &v))
+            out[n++] = v;
+    }
+    if (r->pass == SC_BWD_WEIGHTS && v.kind == SC_ROW && s.kw == 1 && s.kh == 1) {
+        /* the other sides of weight_task's rules: grouped tasks over whole
+           rows and over L1 slices (Zen 5 and Sapphire Rapids split on them) */
+        v = r->model;
+        group_task(t, &s, &v);
+        v.p = s.out_w;
+        if (n < max && !tile_listed(out, n, &v))
+            out[n++] = v;
+        v.p = dy_slice(t, &s, v.q);
+        if (n < max && !tile_listed(out, n, &v))
             out[n++] = v;
     }
     /* then the tiles the model ranks next, each with its own chunk rule,

@@ -30,7 +30,13 @@ typedef struct {
     double l3_lines_a_cycle; /* cache lines a core takes from L3 a cycle, both streaming */
     long l2_bytes;          /* L2 a core: what an image's input may stay in */
     double dram_bytes_a_cycle; /* bytes a core moves to or from memory a cycle, all streaming */
-    long l1_dy_slice;       /* bwd_weights: bytes of dY a slice keeps in L1 for its tiles */
+    long l1_dy_slice;       /* bwd_weights of a 1x1: bytes of dY a slice keeps in L1 for
+                               its tiles */
+    int dy_slices;          /* bwd_weights of a 1x1: 1 sweeps dY in those slices,
+                               0 in whole rows */
+    long wt_tile_pixels;    /* bwd_weights of a 1x1 to at least its input's channels:
+                               from this many output pixels up, a task a dW tile
+                               over whole rows; 0: never */
     int wt_tasks;           /* bwd_weights: tasks a pass splits into, at least, where it can */
 } tg_target;
 

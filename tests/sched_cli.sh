@@ -156,6 +156,19 @@ model_row '^layer2\.1\.conv1 +fwd .* flat +p=5 q=4 chunk=32 outer=blocks .*model
     "zen5: a 512->128 1x1's call does not sweep all 32 input blocks" --target zen5 networks/resnet50.lua
 model_row '^layer2\.0\.downsample\.0 +fwd .* packed +p=5 q=4 chunk=16 outer=blocks .*model$' \
     "zen5: a packed 1x1 from 256 channels does not sweep all 16 input blocks" --target zen5 networks/resnet50.lua
+# and the 1x1s' dW: avx512 groups a task's blocks and sweeps dY in L1
+# slices; zen5 sweeps whole rows, and from 28x28 up a pass to as many
+# channels or more gives each dW tile a task of its own
+model_row '^layer1\.0\.conv3 +bwd_weights .* q=2 cc=8 ob=4 chunk=4 p=224 .*model$' \
+    "avx512: a 64->256 1x1's dW task is not grouped over 224-pixel slices" networks/resnet50.lua
+model_row '^layer1\.0\.conv3 +bwd_weights .* q=2 cc=8 ob=2 chunk=1 p=3136 .*model$' \
+    "zen5: a 64->256 1x1 at 56x56's dW is not a task a tile over whole rows" --target zen5 networks/resnet50.lua
+model_row '^layer2\.0\.downsample\.0 +bwd_weights .* q=2 cc=8 ob=2 chunk=1 p=784 .*model$' \
+    "zen5: a packed 256->512 1x1's dW is not a task a tile over whole rows" --target zen5 networks/resnet50.lua
+model_row '^layer2\.1\.conv1 +bwd_weights .* q=2 cc=8 ob=8 chunk=8 p=784 .*model$' \
+    "zen5: a 512->128 1x1 at 28x28's dW is not grouped over whole rows" --target zen5 networks/resnet50.lua
+model_row '^layer3\.0\.conv3 +bwd_weights .* q=2 cc=8 ob=16 chunk=16 p=196 .*model$' \
+    "zen5: a 256->1024 1x1 at 14x14's dW is not grouped" --target zen5 networks/resnet50.lua
 # a 64->128 1x1 on 7x7 planes at batch 128 re-reads every image's input for
 # each of 4 groups in outer=blocks order; by image it reads each once
 model_row '^layer2\.0\.downsample\.0 +bwd_data .* outer=images .*model$' \

@@ -93,6 +93,20 @@ for side in avx512:4:8 zen5:8:4; do
     grep -q "^tune:     p=5 q=4 chunk=$other outer=blocks " "$W/out" ||
         fail "$target: the flat 1x1 was not measured with chunk=$other beside the model's"
 done
+# ---- and a 1x1's dW on both sides of weight_task's rules: avx512 groups
+# its tasks over L1 slices of dY and also measures a task a tile over whole
+# rows, zen5 the other way round ----
+for side in "avx512:ob=4 chunk=2 p=196:ob=2 chunk=1 p=784" "zen5:ob=2 chunk=1 p=784:ob=4 chunk=2 p=196"; do
+    target=${side%%:*} model=${side#*:} model=${model%%:*} other=${side##*:}
+    check "tune a 1x1's dW for $target" 0 "tune: 2 tasks: 2 measured" \
+        "$TUNE" $FAST --target "$target" --verbose --cache "$W/cache-dw-$target" \
+        -o "$W/dw.sched" tests/tune/dw.lua
+    checks=$((checks + 2))
+    grep -q "^tune:     q=2 cc=8 $model .*(the model's)$" "$W/out" ||
+        fail "$target: the 1x1's dW model tile is not q=2 cc=8 $model (the test needs a new tile)"
+    grep -q "^tune:     q=2 cc=8 $other " "$W/out" ||
+        fail "$target: the 1x1's dW was not measured with $other beside the model's"
+done
 # a cached choice is the best of its candidates: another set is measured anew
 check "tune with other candidates" 0 "tune: 2 tasks: 2 measured, 0 from the cache" \
     "$TUNE" --rounds 3 --candidates 2 --target avx512 --cache "$W/cache-flat-avx512" -o "$W/flat.sched" tests/tune/flat.lua
