@@ -322,7 +322,8 @@ static double traffic_cost(const tg_target *t, const ge_pass *cp, const sc_tile 
     int groups = cp->out_blocks / tile->q;
     double bytes = cp->n * out;
     if (tile->outer == SC_OUTER_IMAGES) {
-        bytes += cp->n * in * (in + group + out / groups <= t->l2_bytes ? 1 : groups);
+        long l2 = t->l2_image_bytes ? t->l2_image_bytes : t->l2_bytes;
+        bytes += cp->n * in * (in + group + out / groups <= l2 ? 1 : groups);
         bytes += weights * (weights <= t->l2_weights ? 1 : cp->n);
     } else {
         bytes += cp->n * in * (cp->n * in + group <= t->l2_bytes ? 1 : groups);
@@ -524,20 +525,22 @@ static void model_choice(const sc_env *env, sc_record *r)
         r->model.chunk = tile_chunk(t, &cp, &r->model);
         r->alt.chunk = tile_chunk(t, &cp, &r->alt);
         /* the tile chosen, its loop order: images first when that moves
-           clearly less through memory than a pass bound by it, or under a
-           third of the bytes even where the FMAs bound both: the memory's
-           time is not all hidden behind them.  The 1x1s from or to 1024
-           channels at 14x14 (each image's 800 KB re-read by every group)
-           ran as fast or up to 1.67x faster by image when tuned on Sapphire
-           Rapids and on Zen 4, and took 0.90x the time together in Zen 4's
-           trainer; at 0.42-0.67 of the bytes neither order won by over 4%
+           clearly less through memory than a pass bound by it, or under the
+           target's images_share of the bytes even where the FMAs bound both:
+           the memory's time is not all hidden behind them.  The 1x1s from or
+           to 1024 channels at 14x14 (each image's 800 KB re-read by every
+           group) ran as fast or up to 1.67x faster by image when tuned on
+           Sapphire Rapids and on Zen 4, and took 0.90x the time together in
+           Zen 4's trainer; at 0.42-0.67 of the bytes neither order won by
+           over 4% there, so a third.  Zen 5 ran ResNet-50's 128->128 3x3s at
+           28x28 (0.42 of the bytes) 1.13-1.17x faster by image, so a half
            (docs/PERFORMANCE.md) */
         sc_tile by_image = r->model;
         by_image.outer = SC_OUTER_IMAGES;
         double kernel = kernel_cost(t, &cp, &r->model);
         double blocks = traffic_cost(t, &cp, &r->model), images = traffic_cost(t, &cp, &by_image);
         if ((images < blocks * 0.98 && larger(kernel, images) < larger(kernel, blocks)) ||
-            images * 3 < blocks)
+            images < blocks * t->images_share)
             r->model = by_image;
     }
     r->alt_why = NULL;

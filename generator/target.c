@@ -52,8 +52,8 @@ static const tg_target targets[] = {
      .max_acc = 20, .fma_pipes = 2, .fma_latency = 4, .loads_a_cycle = 2, .step_overhead = 1.5,
      .wt_load_cost = 0.25, .l1_weights = 24 * 1024, .flat_weights = 24 * 1024,
      .lines_a_cycle = 0.43, .l2_weights = 640 * 1024, .l3_lines_a_cycle = 0.19,
-     .l2_bytes = 1L << 20, .dram_bytes_a_cycle = 4.6, .l1_dy_slice = 32 * 1024, .dy_slices = 1,
-     .wt_tasks = 4},
+     .l2_bytes = 1L << 20, .images_share = 1.0 / 3, .dram_bytes_a_cycle = 4.6,
+     .l1_dy_slice = 32 * 1024, .dy_slices = 1, .wt_tasks = 4},
     /* avx512 as Zen 5 runs it: its flat and packed 1x1s sweep every input
        block a call, the weights streaming from L2.  In the trainer that ran
        ResNet-50's 1x1s at 56x56 and 28x28 1.16-1.30x faster than the L1
@@ -61,25 +61,31 @@ static const tg_target targets[] = {
        sweep whole rows, not L1 slices of dY (1.08-1.15x at 56x56 and 28x28),
        and from 28x28 up a pass to as many channels or more gives each tile a
        task (1.16-1.26x over the grouped tasks; 0.95-0.98x at 14x14 and 7x7,
-       0.86-1.0x to fewer channels; docs/PERFORMANCE.md) */
+       0.86-1.0x to fewer channels).  Zen 5 gains from outer=images where
+       the model hides the memory's time behind the FMAs: at half the bytes
+       ResNet-50's 128->128 3x3s at 28x28 ran 1.13-1.17x faster by image,
+       and layer3.0.conv2 (256->256 from 28x28, stride 2) 1.47x, an image's
+       input, a group's weights and its outputs taking 1.07 MB, past 1 MiB
+       (docs/PERFORMANCE.md) */
     {.name = "zen5", .isa = "avx512", .flags = "-mavx512f -mfma", .vlen = 16, .vregs = 32,
      .max_acc = 20, .fma_pipes = 2, .fma_latency = 4, .loads_a_cycle = 2, .step_overhead = 1.5,
      .wt_load_cost = 0.25, .l1_weights = 24 * 1024, .flat_weights = 0,
      .lines_a_cycle = 0.43, .l2_weights = 640 * 1024, .l3_lines_a_cycle = 0.19,
-     .l2_bytes = 1L << 20, .dram_bytes_a_cycle = 4.6, .l1_dy_slice = 32 * 1024, .dy_slices = 0,
+     .l2_bytes = 1L << 20, .l2_image_bytes = 1152L << 10, .images_share = 0.5,
+     .dram_bytes_a_cycle = 4.6, .l1_dy_slice = 32 * 1024, .dy_slices = 0,
      .wt_tasks = 4, .wt_tile_pixels = 28 * 28},
     {.name = "avx2", .isa = "avx2", .flags = "-mavx2 -mfma", .vlen = 8, .vregs = 16,
      .max_acc = 10, .fma_pipes = 2, .fma_latency = 4, .loads_a_cycle = 2, .step_overhead = 1.5,
      .wt_load_cost = 0.25, .l1_weights = 24 * 1024, .flat_weights = 24 * 1024,
      .lines_a_cycle = 0.43, .l2_weights = 320 * 1024, .l3_lines_a_cycle = 0.19,
-     .l2_bytes = 512L << 10, .dram_bytes_a_cycle = 4.6, .l1_dy_slice = 16 * 1024, .dy_slices = 1,
-     .wt_tasks = 4},
+     .l2_bytes = 512L << 10, .images_share = 1.0 / 3, .dram_bytes_a_cycle = 4.6,
+     .l1_dy_slice = 16 * 1024, .dy_slices = 1, .wt_tasks = 4},
     {.name = "generic", .isa = "generic", .flags = "", .vlen = 4, .vregs = 16,
      .max_acc = 10, .fma_pipes = 2, .fma_latency = 4, .loads_a_cycle = 2, .step_overhead = 1.5,
      .wt_load_cost = 0.25, .l1_weights = 24 * 1024, .flat_weights = 24 * 1024,
      .lines_a_cycle = 0.43, .l2_weights = 320 * 1024, .l3_lines_a_cycle = 0.19,
-     .l2_bytes = 512L << 10, .dram_bytes_a_cycle = 4.6, .l1_dy_slice = 16 * 1024, .dy_slices = 1,
-     .wt_tasks = 4},
+     .l2_bytes = 512L << 10, .images_share = 1.0 / 3, .dram_bytes_a_cycle = 4.6,
+     .l1_dy_slice = 16 * 1024, .dy_slices = 1, .wt_tasks = 4},
 };
 
 const tg_target *tg_find(const char *name)

@@ -29,6 +29,11 @@ typedef struct {
     long l2_weights;        /* bytes of weights a thread's tasks reuse from L2 */
     double l3_lines_a_cycle; /* cache lines a core takes from L3 a cycle, both streaming */
     long l2_bytes;          /* L2 a core: what an image's input may stay in */
+    long l2_image_bytes;    /* outer=images: what an image's input, a group's weights
+                               and the outputs it writes may take with the input
+                               read once; 0: l2_bytes */
+    double images_share;    /* outer=images wherever it moves under this share of
+                               outer=blocks' bytes, bound by the FMAs or not */
     double dram_bytes_a_cycle; /* bytes a core moves to or from memory a cycle, all streaming */
     long l1_dy_slice;       /* bwd_weights of a 1x1: bytes of dY a slice keeps in L1 for
                                its tiles */
