@@ -533,7 +533,7 @@ static void model_choice(const sc_env *env, sc_record *r)
            Sapphire Rapids and on Zen 4, and took 0.90x the time together in
            Zen 4's trainer; at 0.42-0.67 of the bytes neither order won by
            over 4% there, so a third.  Zen 5 ran ResNet-50's 128->128 3x3s at
-           28x28 (0.42 of the bytes) 1.13-1.17x faster by image, so a half
+           28x28 (0.42 of the bytes) 1.12-1.18x faster by image, so a half
            (docs/PERFORMANCE.md) */
         sc_tile by_image = r->model;
         by_image.outer = SC_OUTER_IMAGES;

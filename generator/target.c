@@ -63,7 +63,7 @@ static const tg_target targets[] = {
        task (1.16-1.26x over the grouped tasks; 0.95-0.98x at 14x14 and 7x7,
        0.86-1.0x to fewer channels).  Zen 5 gains from outer=images where
        the model hides the memory's time behind the FMAs: at half the bytes
-       ResNet-50's 128->128 3x3s at 28x28 ran 1.13-1.17x faster by image,
+       ResNet-50's 128->128 3x3s at 28x28 ran 1.12-1.18x faster by image,
        and layer3.0.conv2 (256->256 from 28x28, stride 2) 1.47x, an image's
        input, a group's weights and its outputs taking 1.07 MB, past 1 MiB
        (docs/PERFORMANCE.md) */
